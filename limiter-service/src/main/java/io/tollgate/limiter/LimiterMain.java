@@ -1,0 +1,75 @@
+package io.tollgate.limiter;
+
+import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.config.ConfigException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
+
+/**
+ * {@code java -jar limiter-service.jar --config PATH [flags]}. Exits 0 after a SIGTERM or SIGINT
+ * shutdown, 1 for a bad config or a start failure, 2 for bad flags.
+ */
+public final class LimiterMain {
+
+  /** Held so the level is not lost: JUL keeps loggers only weakly. */
+  private static final Logger HAZELCAST_LOG = Logger.getLogger("com.hazelcast");
+
+  private LimiterMain() {}
+
+  public static void main(String[] args) {
+    System.setProperty("java.util.logging.SimpleFormatter.format",
+        "%1$tFT%1$tT.%1$tLZ %4$s %3$s - %5$s%6$s%n");
+    // Hazelcast's INFO is a banner and internals; membership changes are logged by GridMember.
+    HAZELCAST_LOG.setLevel(Level.WARNING);
+
+    Settings settings = new Settings();
+    CommandLine cli = new CommandLine(settings);
+    PrintWriter err = new PrintWriter(System.err, true);
+    try {
+      CommandLine.ParseResult parsed = cli.parseArgs(args);
+      if (CommandLine.printHelpIfRequested(parsed)) {
+        return;
+      }
+    } catch (CommandLine.ParameterException e) {
+      err.println("error: " + e.getMessage());
+      err.println("run with --help for the flags");
+      System.exit(2);
+      return;
+    }
+    String problem = settings.problem();
+    if (problem != null) {
+      err.println("error: " + problem);
+      System.exit(2);
+      return;
+    }
+
+    LimiterServer server = new LimiterServer(settings, WallClock.SYSTEM);
+    try {
+      server.start();
+    } catch (ConfigException e) {
+      err.println("error: bad config: " + e.getMessage());
+      server.stop();
+      System.exit(1);
+      return;
+    } catch (IOException | RuntimeException e) {
+      err.println("error: cannot start: " + e);
+      server.stop();
+      System.exit(1);
+      return;
+    }
+
+    SignalHandler stop = signal -> {
+      Logger.getLogger(LimiterMain.class.getName()).info("SIG" + signal.getName()
+          + " received; shutting down");
+      server.stop();
+      System.exit(0);
+    };
+    Signal.handle(new Signal("TERM"), stop);
+    Signal.handle(new Signal("INT"), stop);
+  }
+}

@@ -1,0 +1,165 @@
+package io.tollgate.limiter;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.core.HazelcastInstance;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.api.RateLimitServiceImpl;
+import io.tollgate.limiter.cluster.GridMember;
+import io.tollgate.limiter.config.ConfigException;
+import io.tollgate.limiter.config.ConfigLoader;
+import io.tollgate.limiter.config.ConfigWatcher;
+import io.tollgate.limiter.grid.HazelcastLimitStore;
+import io.tollgate.limiter.http.HttpEndpoints;
+import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.service.RateLimitService;
+import io.tollgate.limiter.service.ServiceOptions;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
+
+/**
+ * The composition root: builds every part by constructor and owns the start and stop order.
+ *
+ * <p>Start: rules (a bad config fails here, before any port opens), the grid member, gRPC, HTTP,
+ * the config watcher, then health SERVING. Stop: health NOT_SERVING, stop accepting gRPC calls,
+ * drain the calls in flight, stop HTTP, then leave the cluster gracefully so the partitions this
+ * member owned move with their backups.
+ */
+public final class LimiterServer {
+
+  private static final Logger LOG = Logger.getLogger(LimiterServer.class.getName());
+
+  private final Settings settings;
+  private final WallClock clock;
+  private final LimiterMetrics metrics = new LimiterMetrics();
+  private final AtomicReference<RuleSet> rules = new AtomicReference<>(RuleSet.EMPTY);
+  private final HealthStatusManager health = new HealthStatusManager();
+  private volatile boolean serving;
+  private HazelcastInstance member;
+  private Server grpc;
+  private ExecutorService grpcExecutor;
+  private HttpEndpoints http;
+  private ConfigWatcher watcher;
+
+  /** Creates a server that reads time from {@code clock}. */
+  public LimiterServer(Settings settings, WallClock clock) {
+    this.settings = settings;
+    this.clock = clock;
+  }
+
+  /**
+   * Starts everything.
+   *
+   * @throws ConfigException if the rules cannot be loaded
+   * @throws IOException if a port cannot be bound
+   */
+  public void start() throws ConfigException, IOException {
+    Map<String, String> texts = ConfigLoader.read(settings.config);
+    RuleSet initial = ConfigLoader.parse(texts);
+    rules.set(initial);
+    metrics.configLoaded(true);
+    LOG.info("loaded " + initial.limitCount() + " limits in " + initial.domains().size()
+        + " domains from " + settings.config);
+
+    Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
+        settings.memberList(), clock);
+    member = GridMember.start(config);
+    HazelcastLimitStore store = new HazelcastLimitStore(member);
+    registerGridGauges(store);
+
+    RateLimitService service = new RateLimitService(rules::get, store, metrics,
+        new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
+            settings.responseHeaders));
+
+    // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices;
+    // bounded so a burst of calls queues instead of growing threads.
+    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+    grpcExecutor = Executors.newFixedThreadPool(threads, r -> {
+      Thread t = new Thread(r, "tollgate-grpc");
+      t.setDaemon(true);
+      return t;
+    });
+    grpc = NettyServerBuilder.forAddress(new InetSocketAddress(settings.bind, settings.grpcPort))
+        .executor(grpcExecutor)
+        .addService(new RateLimitServiceImpl(service, metrics))
+        .addService(health.getHealthService())
+        .build()
+        .start();
+    LOG.info("gRPC listening on " + settings.bind + ":" + grpc.getPort());
+
+    http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort), service,
+        metrics, () -> serving);
+    http.start();
+    LOG.info("HTTP listening on " + settings.bind + ":" + http.port());
+
+    watcher = new ConfigWatcher(settings.config, texts, rules::set, metrics::configLoaded);
+    watcher.start(settings.reloadIntervalMillis);
+
+    serving = true;
+    health.setStatus("", ServingStatus.SERVING);
+    LOG.info("ready");
+  }
+
+  private void registerGridGauges(HazelcastLimitStore store) {
+    metrics.gauge("ratelimit.cluster.members", "Members in the cluster",
+        () -> member.getCluster().getMembers().size());
+    metrics.gauge("ratelimit.cluster.partitions", "Partitions in the cluster",
+        () -> member.getPartitionService().getPartitions().size());
+    metrics.gauge("ratelimit.cluster.safe",
+        "1 when every partition has its backups in sync, else 0",
+        () -> member.getPartitionService().isClusterSafe() ? 1 : 0);
+    metrics.gauge("ratelimit.counters.owned_entries",
+        "Limit states whose primary is on this member", store::localOwnedEntries);
+    metrics.gauge("ratelimit.counters.backup_entries",
+        "Limit states backed up on this member", store::localBackupEntries);
+  }
+
+  /** Stops in order; safe to call more than once. */
+  public synchronized void stop() {
+    serving = false;
+    health.enterTerminalState();
+    if (watcher != null) {
+      watcher.close();
+    }
+    if (grpc != null) {
+      grpc.shutdown();
+      try {
+        if (!grpc.awaitTermination(settings.drainSeconds, TimeUnit.SECONDS)) {
+          LOG.warning("calls still in flight after " + settings.drainSeconds + " s; cancelling");
+          grpc.shutdownNow().awaitTermination(2, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        grpc.shutdownNow();
+      }
+      grpcExecutor.shutdown();
+    }
+    if (http != null) {
+      http.stop(1);
+    }
+    if (member != null && member.getLifecycleService().isRunning()) {
+      member.shutdown();
+    }
+    LOG.info("stopped");
+  }
+
+  /** The bound gRPC port. */
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  /** The bound HTTP port. */
+  public int httpPort() {
+    return http.port();
+  }
+}

@@ -1,0 +1,129 @@
+package io.tollgate.limiter;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Every setting of the limiter and its default, in one place. Each flag can also be given as the
+ * environment variable named in its description; a flag wins over the variable.
+ */
+@Command(name = "limiter-service", mixinStandardHelpOptions = true,
+    description = "Tollgate: a clustered rate-limit service speaking Envoy's rate-limit API.",
+    sortOptions = false, usageHelpWidth = 100)
+public final class Settings {
+
+  @Option(names = "--config", paramLabel = "PATH", defaultValue = "${env:RL_CONFIG}",
+      required = true,
+      description = "Rule file, or directory of *.yaml/*.yml files, one domain each (RL_CONFIG).")
+  Path config;
+
+  @Option(names = "--grpc-port", defaultValue = "${env:RL_GRPC_PORT:-8081}",
+      description = "gRPC port: Envoy's RateLimitService and health (RL_GRPC_PORT, default "
+          + "${DEFAULT-VALUE}).")
+  int grpcPort;
+
+  @Option(names = "--http-port", defaultValue = "${env:RL_HTTP_PORT:-8080}",
+      description = "HTTP port: /healthz, /healthcheck, /metrics, /json (RL_HTTP_PORT, default "
+          + "${DEFAULT-VALUE}).")
+  int httpPort;
+
+  @Option(names = "--cluster-port", defaultValue = "${env:RL_CLUSTER_PORT:-5701}",
+      description = "Hazelcast member port (RL_CLUSTER_PORT, default ${DEFAULT-VALUE}).")
+  int clusterPort;
+
+  @Option(names = "--members", paramLabel = "HOST:PORT,...",
+      defaultValue = "${env:RL_MEMBERS:-}",
+      description = "Other members to join; empty runs a standalone member (RL_MEMBERS).")
+  String members;
+
+  @Option(names = "--cluster-name", defaultValue = "${env:RL_CLUSTER_NAME:-ratelimit}",
+      description = "Members join only others of the same name (RL_CLUSTER_NAME, default "
+          + "${DEFAULT-VALUE}).")
+  String clusterName;
+
+  @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "${env:RL_BIND:-127.0.0.1}",
+      description = "Address every port listens on; 0.0.0.0 for all interfaces (RL_BIND, "
+          + "default ${DEFAULT-VALUE}).")
+  String bind;
+
+  @Option(names = "--response-headers", paramLabel = "true|false",
+      defaultValue = "${env:RL_RESPONSE_HEADERS:-false}", arity = "0..1", fallbackValue = "true",
+      description = "Add RateLimit-Limit/-Remaining/-Reset to responses (RL_RESPONSE_HEADERS, "
+          + "default ${DEFAULT-VALUE}).")
+  boolean responseHeaders;
+
+  @Option(names = "--near-limit-ratio", defaultValue = "${env:RL_NEAR_LIMIT_RATIO:-0.8}",
+      description = "Share of a limit above which hits count as near_limit (RL_NEAR_LIMIT_RATIO, "
+          + "default ${DEFAULT-VALUE}).")
+  double nearLimitRatio;
+
+  @Option(names = "--shadow-mode", paramLabel = "true|false",
+      defaultValue = "${env:RL_SHADOW_MODE:-false}", arity = "0..1", fallbackValue = "true",
+      description = "Count as usual but always answer OK (RL_SHADOW_MODE, default "
+          + "${DEFAULT-VALUE}).")
+  boolean shadowMode;
+
+  @Option(names = "--reload-interval-ms", defaultValue = "${env:RL_RELOAD_INTERVAL_MS:-1000}",
+      description = "How often config files are checked for edits (RL_RELOAD_INTERVAL_MS, "
+          + "default ${DEFAULT-VALUE}).")
+  long reloadIntervalMillis;
+
+  @Option(names = "--drain-seconds", defaultValue = "${env:RL_DRAIN_SECONDS:-10}",
+      description = "On SIGTERM, how long in-flight calls may take to finish (RL_DRAIN_SECONDS, "
+          + "default ${DEFAULT-VALUE}).")
+  int drainSeconds;
+
+  /** The config path. */
+  public Path config() {
+    return config;
+  }
+
+  /** The member list, parsed. */
+  public List<String> memberList() {
+    List<String> out = new ArrayList<>();
+    for (String m : members.split(",")) {
+      if (!m.isBlank()) {
+        out.add(m.trim());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Checks values that the parser cannot.
+   *
+   * @return the first problem, or {@code null}
+   */
+  String problem() {
+    for (int[] p : new int[][] {{grpcPort, 0}, {httpPort, 1}, {clusterPort, 2}}) {
+      if (p[0] < 0 || p[0] > 65535) {
+        return new String[] {"--grpc-port", "--http-port", "--cluster-port"}[p[1]]
+            + ": " + p[0] + " is not a port number";
+      }
+    }
+    for (String m : memberList()) {
+      int colon = m.lastIndexOf(':');
+      try {
+        int port = Integer.parseInt(m.substring(colon + 1));
+        if (colon <= 0 || port <= 0 || port > 65535) {
+          throw new NumberFormatException();
+        }
+      } catch (NumberFormatException | IndexOutOfBoundsException e) {
+        return "--members: '" + m + "' is not host:port";
+      }
+    }
+    if (!(nearLimitRatio > 0 && nearLimitRatio <= 1)) {
+      return "--near-limit-ratio: " + nearLimitRatio + " is not in (0, 1]";
+    }
+    if (reloadIntervalMillis < 100) {
+      return "--reload-interval-ms: " + reloadIntervalMillis + " is below 100";
+    }
+    if (drainSeconds < 0) {
+      return "--drain-seconds: " + drainSeconds + " is negative";
+    }
+    return null;
+  }
+}

@@ -1,0 +1,92 @@
+package io.tollgate.limiter.cluster;
+
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.grid.HazelcastLimitStore;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Builds and starts the embedded member. With no members listed it runs alone and looks for no
+ * one; with a list it joins over TCP/IP to exactly those addresses (no multicast, no discovery,
+ * no phone-home), so nothing leaves the configured network.
+ */
+public final class GridMember {
+
+  private static final Logger LOG = Logger.getLogger(GridMember.class.getName());
+
+  private GridMember() {}
+
+  /**
+   * The member's configuration.
+   *
+   * @param clusterName members only join others of the same name
+   * @param bindAddress the interface to listen on; {@code 0.0.0.0} for all
+   * @param port the cluster port; not incremented if taken
+   * @param members {@code host:port} of the other members; empty to run alone
+   * @param clock the clock that limit decisions on this member read
+   */
+  public static Config config(String clusterName, String bindAddress, int port,
+      List<String> members, WallClock clock) {
+    Config config = new Config();
+    config.setClusterName(clusterName);
+    config.setInstanceName("tollgate-" + port);
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    // The server shuts the member down itself, after gRPC has drained.
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    config.setProperty("hazelcast.logging.type", "jdk");
+    // A decision waits on the grid; fail a call after 5 s (default 60 s) so a stuck partition
+    // turns into UNAVAILABLE rather than a pile of waiting calls.
+    config.setProperty("hazelcast.operation.call.timeout.millis", "5000");
+    // Members listed up front join quickly; the default waits 5 s before forming the cluster.
+    config.setProperty("hazelcast.wait.seconds.before.join", "1");
+    config.setProperty("hazelcast.graceful.shutdown.max.wait", "60");
+
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(port).setPortAutoIncrement(false);
+    if (!"0.0.0.0".equals(bindAddress)) {
+      config.setProperty("hazelcast.socket.bind.any", "false");
+      network.getInterfaces().setEnabled(true).addInterface(bindAddress);
+    }
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(!members.isEmpty());
+    for (String member : members) {
+      join.getTcpIpConfig().addMember(member);
+    }
+    HazelcastLimitStore.configure(config, clock);
+    return config;
+  }
+
+  /** Starts a member and logs membership changes. */
+  public static HazelcastInstance start(Config config) {
+    HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
+    // Arrange the partition table now rather than on the first decision.
+    member.getPartitionService().getPartitions().iterator().next().getOwner();
+    member.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+        LOG.info("member joined: " + event.getMember().getAddress() + " (members: "
+            + event.getMembers().size() + ")");
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        LOG.log(Level.WARNING, "member left: " + event.getMember().getAddress() + " (members: "
+            + event.getMembers().size() + ")");
+      }
+    });
+    LOG.info("cluster '" + config.getClusterName() + "' member " + member.getCluster()
+        .getLocalMember().getAddress() + " started; members: " + member.getCluster().getMembers()
+        .size());
+    return member;
+  }
+}

@@ -1,0 +1,81 @@
+package io.tollgate.limiter.grid;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.core.ManagedContext;
+import com.hazelcast.map.IMap;
+import com.hazelcast.map.LocalMapStats;
+import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.algorithm.LimitAlgorithm;
+import io.tollgate.limiter.algorithm.LimitState;
+import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.store.LimitStore;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Limit state in the {@value #COUNTERS_MAP} map: one entry per key, changed only by
+ * {@link AcquireProcessor} and {@link RefundProcessor} on the key's owner.
+ *
+ * <p>Calls return the grid's own future; its completion runs on the thread that receives the
+ * answer (a partition thread for local keys, a response thread for remote ones), so callers must
+ * attach only short, non-blocking callbacks.
+ */
+public final class HazelcastLimitStore implements LimitStore {
+
+  /** The map holding limit state. */
+  public static final String COUNTERS_MAP = "tollgate-counters";
+
+  private final IMap<String, LimitState> counters;
+
+  /** Creates a store over the counters map of a member configured by {@link #configure}. */
+  public HazelcastLimitStore(HazelcastInstance member) {
+    this.counters = member.getMap(COUNTERS_MAP);
+  }
+
+  /**
+   * Adds what the store needs to a member's config: the counters map, the serializers, and a
+   * managed context that gives processors the member's clock.
+   */
+  public static void configure(Config config, WallClock clock) {
+    GridSerialization.register(config);
+    config.addMapConfig(new MapConfig(COUNTERS_MAP)
+        // One synchronous backup: a decision is acknowledged only after the backup holds it, so
+        // the loss of one member loses no count.
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        // Entry processors are the only access; OBJECT keeps the state deserialized on the owner.
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setStatisticsEnabled(true));
+    ManagedContext previous = config.getManagedContext();
+    config.setManagedContext(object -> {
+      Object o = previous == null ? object : previous.initialize(object);
+      if (o instanceof ClockAware aware) {
+        aware.setClock(clock);
+      }
+      return o;
+    });
+  }
+
+  @Override
+  public CompletionStage<Decision> acquire(String key, LimitAlgorithm algorithm, long permits) {
+    return counters.submitToKey(key, new AcquireProcessor(algorithm, permits));
+  }
+
+  @Override
+  public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
+    return counters.submitToKey(key, new RefundProcessor(algorithm, decision));
+  }
+
+  /** Entries whose primary is on this member. */
+  public long localOwnedEntries() {
+    LocalMapStats stats = counters.getLocalMapStats();
+    return stats.getOwnedEntryCount();
+  }
+
+  /** Backup entries held by this member. */
+  public long localBackupEntries() {
+    return counters.getLocalMapStats().getBackupEntryCount();
+  }
+}

@@ -1,0 +1,193 @@
+package io.tollgate.limiter.http;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.tollgate.limiter.api.StatusMapping;
+import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
+import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
+import io.tollgate.limiter.service.RateLimitService;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The HTTP endpoints.
+ *
+ * <ul>
+ *   <li>{@code GET /healthz} and {@code GET /healthcheck}: 200 {@code OK} when serving, 503
+ *       otherwise;
+ *   <li>{@code GET /metrics}: Prometheus text;
+ *   <li>{@code POST /json}: a {@code RateLimitRequest} in proto3 JSON; answers the
+ *       {@code RateLimitResponse} in proto3 JSON, 200 when OK and 429 when OVER_LIMIT, or 400 with
+ *       the reason for a malformed body or a failed call, as envoyproxy/ratelimit does.
+ * </ul>
+ */
+public final class HttpEndpoints {
+
+  /** Largest accepted /json body; a request within every bound is far smaller. */
+  static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
+  /** How long /json waits for a decision before answering 400. */
+  private static final long DECISION_TIMEOUT_MILLIS = 10_000;
+
+  private final HttpServer server;
+  private final ExecutorService executor;
+  private final RateLimitService service;
+  private final LimiterMetrics metrics;
+  private final BooleanSupplier serving;
+  private final JsonFormat.Parser parser = JsonFormat.parser();
+  private final JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
+
+  /**
+   * Binds the port; {@link #start()} begins serving.
+   *
+   * @param serving whether health checks should pass
+   */
+  public HttpEndpoints(InetSocketAddress address, RateLimitService service,
+      LimiterMetrics metrics, BooleanSupplier serving) throws IOException {
+    this.service = service;
+    this.metrics = metrics;
+    this.serving = serving;
+    this.server = HttpServer.create(address, 128);
+    // A few threads: /json waits for the grid, the rest is quick. Envoy's hot path is gRPC.
+    this.executor = Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "tollgate-http");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(executor);
+    server.createContext("/healthz", this::health);
+    server.createContext("/healthcheck", this::health);
+    server.createContext("/metrics", this::metrics);
+    server.createContext("/json", this::json);
+  }
+
+  /** Starts serving. */
+  public void start() {
+    server.start();
+  }
+
+  /** The bound port. */
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Stops serving, letting exchanges in progress finish for up to {@code seconds}. */
+  public void stop(int seconds) {
+    server.stop(seconds);
+    executor.shutdownNow();
+  }
+
+  private void health(HttpExchange exchange) throws IOException {
+    if (!exact(exchange) || !method(exchange, "GET", "HEAD")) {
+      return;
+    }
+    boolean ok = serving.getAsBoolean();
+    send(exchange, ok ? 200 : 503, "text/plain", ok ? "OK\n" : "NOT_SERVING\n");
+  }
+
+  private void metrics(HttpExchange exchange) throws IOException {
+    if (!exact(exchange) || !method(exchange, "GET")) {
+      return;
+    }
+    send(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+  }
+
+  private void json(HttpExchange exchange) throws IOException {
+    if (!exact(exchange) || !method(exchange, "POST")) {
+      return;
+    }
+    long start = System.nanoTime();
+    RateLimitRequest request;
+    try {
+      byte[] body = readBody(exchange.getRequestBody());
+      if (body == null) {
+        metrics.recordRequest(Transport.JSON, Outcome.INVALID_ARGUMENT, System.nanoTime() - start);
+        send(exchange, 400, "text/plain", "request body is larger than " + MAX_BODY_BYTES
+            + " bytes\n");
+        return;
+      }
+      RateLimitRequest.Builder builder = RateLimitRequest.newBuilder();
+      parser.merge(new String(body, StandardCharsets.UTF_8), builder);
+      request = builder.build();
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      metrics.recordRequest(Transport.JSON, Outcome.INVALID_ARGUMENT, System.nanoTime() - start);
+      send(exchange, 400, "text/plain", "invalid JSON RateLimitRequest: " + e.getMessage() + "\n");
+      return;
+    }
+    RateLimitResponse response;
+    try {
+      response = service.shouldRateLimit(request).get(DECISION_TIMEOUT_MILLIS,
+          TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      send(exchange, 400, "text/plain", "interrupted\n");
+      return;
+    } catch (TimeoutException e) {
+      metrics.recordRequest(Transport.JSON, Outcome.UNAVAILABLE, System.nanoTime() - start);
+      send(exchange, 400, "text/plain", "no decision within " + DECISION_TIMEOUT_MILLIS
+          + " ms\n");
+      return;
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable cause = StatusMapping.unwrap(e.getCause());
+      metrics.recordRequest(Transport.JSON, StatusMapping.outcome(cause),
+          System.nanoTime() - start);
+      send(exchange, 400, "text/plain", cause.getMessage() + "\n");
+      return;
+    }
+    boolean over = response.getOverallCode() == RateLimitResponse.Code.OVER_LIMIT;
+    metrics.recordRequest(Transport.JSON, over ? Outcome.OVER_LIMIT : Outcome.OK,
+        System.nanoTime() - start);
+    send(exchange, over ? 429 : 200, "application/json", printer.print(response));
+  }
+
+  private static byte[] readBody(InputStream in) throws IOException {
+    byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
+    return body.length > MAX_BODY_BYTES ? null : body;
+  }
+
+  private static boolean exact(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    if (path.equals(exchange.getHttpContext().getPath())) {
+      return true;
+    }
+    send(exchange, 404, "text/plain", "not found\n");
+    return false;
+  }
+
+  private static boolean method(HttpExchange exchange, String... allowed) throws IOException {
+    String m = exchange.getRequestMethod();
+    for (String a : allowed) {
+      if (a.equals(m)) {
+        return true;
+      }
+    }
+    exchange.getResponseHeaders().set("Allow", String.join(", ", allowed));
+    send(exchange, 405, "text/plain", "method " + m + " not allowed\n");
+    return false;
+  }
+
+  private static void send(HttpExchange exchange, int status, String contentType, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", contentType);
+    boolean head = "HEAD".equals(exchange.getRequestMethod());
+    exchange.sendResponseHeaders(status, head ? -1 : bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      if (!head) {
+        out.write(bytes);
+      }
+    }
+  }
+}

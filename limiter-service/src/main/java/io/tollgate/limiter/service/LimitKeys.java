@@ -1,0 +1,44 @@
+package io.tollgate.limiter.service;
+
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
+import io.tollgate.limiter.rule.RateLimitRule;
+
+/**
+ * Storage keys and detailed metric names for descriptors.
+ *
+ * <p>A storage key holds the domain, every entry of the descriptor and the rule's tag, each
+ * length-prefixed so that no choice of keys and values can make two descriptors share a counter.
+ * It does not hold the limit's size, so changing a limit in the config keeps the count.
+ */
+final class LimitKeys {
+
+  private LimitKeys() {}
+
+  static String key(String domain, RateLimitDescriptor descriptor, RateLimitRule rule) {
+    StringBuilder sb = new StringBuilder(64);
+    append(sb, domain);
+    for (int i = 0, n = descriptor.getEntriesCount(); i < n; i++) {
+      RateLimitDescriptor.Entry e = descriptor.getEntries(i);
+      append(sb, e.getKey());
+      append(sb, e.getValue());
+    }
+    return sb.append(rule.tag()).toString();
+  }
+
+  private static void append(StringBuilder sb, String s) {
+    sb.append(s.length()).append(':').append(s);
+  }
+
+  /** {@code domain.key_value.key_value}, as envoyproxy/ratelimit names detailed metrics. */
+  static String detailedStatKey(String domain, RateLimitDescriptor descriptor) {
+    StringBuilder sb = new StringBuilder(domain);
+    for (int i = 0, n = descriptor.getEntriesCount(); i < n; i++) {
+      RateLimitDescriptor.Entry e = descriptor.getEntries(i);
+      sb.append('.').append(e.getKey());
+      if (!e.getValue().isEmpty()) {
+        sb.append('_').append(e.getValue());
+      }
+    }
+    return sb.toString();
+  }
+}

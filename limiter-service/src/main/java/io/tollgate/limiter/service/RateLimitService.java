@@ -1,0 +1,365 @@
+package io.tollgate.limiter.service;
+
+import com.google.protobuf.Duration;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
+import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.rule.DescriptorView;
+import io.tollgate.limiter.rule.LimitUnit;
+import io.tollgate.limiter.rule.RateLimitRule;
+import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.store.LimitStore;
+import io.tollgate.limiter.store.StoreUnavailableException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Decides one {@code RateLimitRequest}, with envoyproxy/ratelimit's semantics and two
+ * strengthenings: several limits per descriptor, and all-or-nothing consumption.
+ *
+ * <h2>All or nothing</h2>
+ * Every limit of every descriptor is tried at once, each on its key's owner. If any limit denies
+ * (outside shadow mode), the units the others granted are handed back with a refund call before
+ * the answer is sent. So a denied request consumes nothing once its answer is out, and the limits
+ * are never over-admitted: a unit is only ever granted by a limit that had it. The price is that a
+ * concurrent request can, between the grant and the refund (one grid round trip), see those units
+ * as taken and be denied where a serial order would have allowed it. Units of a window that ended
+ * in between are not given back; they no longer count anyway.
+ *
+ * <h2>Semantics kept from envoyproxy/ratelimit</h2>
+ * Statuses come in request order; a descriptor with no matching rule, or in an unknown domain, is
+ * OK with no limit; an {@code unlimited} rule is OK with the maximum remaining; a descriptor's
+ * {@code limit} override applies a fixed window of its own; {@code replaces} drops the named
+ * limits of the same request; shadow-mode denials are counted and reported as OK; the request's
+ * {@code hits_addend} (0 means 1) is the cost unless a descriptor sets its own.
+ */
+public final class RateLimitService {
+
+  private static final long MAX_UINT32 = 0xFFFF_FFFFL;
+
+  private final Supplier<RuleSet> rules;
+  private final LimitStore store;
+  private final LimiterMetrics metrics;
+  private final ServiceOptions options;
+
+  /**
+   * @param rules the current rules; read once per request
+   * @param store where limit state lives
+   * @param metrics the meters to record in
+   * @param options decision settings
+   */
+  public RateLimitService(Supplier<RuleSet> rules, LimitStore store, LimiterMetrics metrics,
+      ServiceOptions options) {
+    this.rules = Objects.requireNonNull(rules, "rules");
+    this.store = Objects.requireNonNull(store, "store");
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    this.options = Objects.requireNonNull(options, "options");
+  }
+
+  /**
+   * Decides a request. Never blocks: the answer completes on a store thread.
+   *
+   * @return the response; fails with {@link InvalidRequestException} for a request out of bounds
+   *     (nothing counted) or {@link StoreUnavailableException} when the grid cannot answer
+   *     (anything counted is handed back)
+   */
+  public CompletableFuture<RateLimitResponse> shouldRateLimit(RateLimitRequest request) {
+    try {
+      RequestValidator.validate(request);
+    } catch (InvalidRequestException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return new Evaluation(request, rules.get()).start();
+  }
+
+  /** One request in flight. */
+  private final class Evaluation {
+
+    private final RateLimitRequest request;
+    private final String domain;
+    private final int descriptorCount;
+    /** Per descriptor: the limits that apply, after {@code replaces}. */
+    private final List<RateLimitRule>[] limits;
+    private final long[] permits;
+    /** Per store call: descriptor index, rule, key and result. */
+    private int calls;
+    private int[] callDescriptor;
+    private RateLimitRule[] callRule;
+    private String[] callKey;
+    private Decision[] results;
+    private volatile Throwable failure;
+    private AtomicInteger pending;
+    private final CompletableFuture<RateLimitResponse> answer = new CompletableFuture<>();
+
+    @SuppressWarnings("unchecked")
+    Evaluation(RateLimitRequest request, RuleSet ruleSet) {
+      this.request = request;
+      this.domain = request.getDomain();
+      this.descriptorCount = request.getDescriptorsCount();
+      this.limits = new List[descriptorCount];
+      this.permits = new long[descriptorCount];
+      long requestAddend = request.getHitsAddend() == 0 ? 1 : request.getHitsAddend();
+      Set<String> replaced = null;
+      for (int i = 0; i < descriptorCount; i++) {
+        RateLimitDescriptor d = request.getDescriptors(i);
+        permits[i] = d.hasHitsAddend() ? d.getHitsAddend().getValue() : requestAddend;
+        List<RateLimitRule> matched;
+        if (d.hasLimit() && ruleSet.hasDomain(domain)) {
+          matched = List.of(RateLimitRule.override(d.getLimit().getRequestsPerUnit(),
+              LimitUnit.valueOf(d.getLimit().getUnit().name()), overrideStatKey(d)));
+        } else {
+          matched = ruleSet.match(domain, new View(d));
+        }
+        limits[i] = matched;
+        for (int j = 0; j < matched.size(); j++) {
+          List<String> r = matched.get(j).replaces();
+          if (!r.isEmpty()) {
+            if (replaced == null) {
+              replaced = new HashSet<>();
+            }
+            replaced.addAll(r);
+          }
+        }
+      }
+      if (replaced != null) {
+        for (int i = 0; i < descriptorCount; i++) {
+          List<RateLimitRule> kept = new java.util.ArrayList<>(limits[i].size());
+          for (RateLimitRule rule : limits[i]) {
+            if (rule.name().isEmpty() || !replaced.contains(rule.name())) {
+              kept.add(rule);
+            }
+          }
+          limits[i] = kept;
+        }
+      }
+    }
+
+    private String overrideStatKey(RateLimitDescriptor d) {
+      StringBuilder sb = new StringBuilder(domain).append(".override");
+      for (RateLimitDescriptor.Entry e : d.getEntriesList()) {
+        sb.append('.').append(e.getKey());
+      }
+      return sb.toString();
+    }
+
+    CompletableFuture<RateLimitResponse> start() {
+      int n = 0;
+      for (int i = 0; i < descriptorCount; i++) {
+        for (RateLimitRule rule : limits[i]) {
+          if (!rule.unlimited()) {
+            n++;
+          }
+        }
+      }
+      calls = n;
+      if (n == 0) {
+        answer.complete(respond());
+        return answer;
+      }
+      callDescriptor = new int[n];
+      callRule = new RateLimitRule[n];
+      callKey = new String[n];
+      results = new Decision[n];
+      pending = new AtomicInteger(n);
+      int c = 0;
+      for (int i = 0; i < descriptorCount; i++) {
+        for (RateLimitRule rule : limits[i]) {
+          if (!rule.unlimited()) {
+            callDescriptor[c] = i;
+            callRule[c] = rule;
+            callKey[c] = LimitKeys.key(domain, request.getDescriptors(i), rule);
+            c++;
+          }
+        }
+      }
+      for (int k = 0; k < n; k++) {
+        final int call = k;
+        try {
+          store.acquire(callKey[k], callRule[k].algorithm(), permits[callDescriptor[k]])
+              .whenComplete((decision, error) -> onResult(call, decision, error));
+        } catch (RuntimeException e) {
+          onResult(call, null, e);
+        }
+      }
+      return answer;
+    }
+
+    private void onResult(int call, Decision decision, Throwable error) {
+      if (error != null) {
+        failure = error;
+        metrics.storeError(false);
+      } else {
+        results[call] = decision;
+      }
+      if (pending.decrementAndGet() == 0) {
+        finish();
+      }
+    }
+
+    private void finish() {
+      try {
+        Throwable f = failure;
+        boolean denied = false;
+        if (f == null) {
+          for (int k = 0; k < calls; k++) {
+            if (!results[k].allowed() && !callRule[k].shadowMode()) {
+              denied = true;
+              break;
+            }
+          }
+        }
+        boolean refund = f != null || (denied && !options.globalShadowMode());
+        if (refund) {
+          for (int k = 0; k < calls; k++) {
+            Decision d = results[k];
+            if (d != null && d.allowed() && d.permits() > 0) {
+              store.refund(callKey[k], callRule[k].algorithm(), d)
+                  .whenComplete((changed, error) -> {
+                    if (error != null) {
+                      metrics.storeError(true);
+                    }
+                  });
+            }
+          }
+        }
+        if (f != null) {
+          answer.completeExceptionally(new StoreUnavailableException(
+              "the limit store did not answer: " + rootMessage(f), f));
+          return;
+        }
+        for (int k = 0; k < calls; k++) {
+          Decision d = results[k];
+          RateLimitRule rule = callRule[k];
+          String statKey = rule.detailedMetric()
+              ? LimitKeys.detailedStatKey(domain, request.getDescriptors(callDescriptor[k]))
+              : rule.statKey();
+          long near = (long) Math.floor(d.limit() * options.nearLimitRatio());
+          metrics.ruleStats(statKey).record(d.permits(), d.allowed(), rule.shadowMode(), d.used(),
+              near);
+        }
+        answer.complete(respond(refund));
+      } catch (RuntimeException e) {
+        answer.completeExceptionally(e);
+      }
+    }
+
+    private RateLimitResponse respond() {
+      return respond(false);
+    }
+
+    private RateLimitResponse respond(boolean refunded) {
+      RateLimitResponse.Builder response = RateLimitResponse.newBuilder();
+      boolean over = false;
+      DescriptorStatus closest = null;
+      int c = 0;
+      for (int i = 0; i < descriptorCount; i++) {
+        List<RateLimitRule> rules = limits[i];
+        if (rules.isEmpty()) {
+          response.addStatuses(DescriptorStatus.newBuilder().setCode(Code.OK));
+          continue;
+        }
+        if (rules.get(0).unlimited()) {
+          response.addStatuses(DescriptorStatus.newBuilder().setCode(Code.OK)
+              .setLimitRemaining((int) MAX_UINT32));
+          continue;
+        }
+        // The deciding limit: the first that denied outside shadow mode, else the one with the
+        // fewest units left.
+        int decisive = -1;
+        boolean decisiveDenied = false;
+        for (int j = 0; j < rules.size(); j++, c++) {
+          Decision d = results[c];
+          boolean deniedHere = !d.allowed() && !callRule[c].shadowMode();
+          if (decisive < 0 || (deniedHere && !decisiveDenied)
+              || (deniedHere == decisiveDenied && remaining(c, refunded) < remaining(decisive,
+                  refunded))) {
+            decisive = c;
+            decisiveDenied = deniedHere;
+          }
+        }
+        Decision d = results[decisive];
+        RateLimitRule rule = callRule[decisive];
+        DescriptorStatus status = DescriptorStatus.newBuilder()
+            .setCode(decisiveDenied ? Code.OVER_LIMIT : Code.OK)
+            .setCurrentLimit(RateLimitResponse.RateLimit.newBuilder()
+                .setName(rule.name())
+                .setRequestsPerUnit((int) rule.requestsPerUnit())
+                .setUnit(RateLimitResponse.RateLimit.Unit.valueOf(rule.unit().name())))
+            .setLimitRemaining((int) Math.min(MAX_UINT32,
+                d.allowed() ? remaining(decisive, refunded) : 0))
+            .setDurationUntilReset(Duration.newBuilder()
+                .setSeconds(ceilSeconds(d.resetAfterNanos())))
+            .build();
+        response.addStatuses(status);
+        over |= decisiveDenied;
+        if (options.responseHeaders()
+            && (closest == null || (decisiveDenied && closest.getCode() != Code.OVER_LIMIT)
+                || (closest.getCode() != Code.OVER_LIMIT
+                    && Integer.compareUnsigned(status.getLimitRemaining(),
+                        closest.getLimitRemaining()) < 0))) {
+          closest = status;
+        }
+      }
+      if (closest != null) {
+        response.addResponseHeadersToAdd(header("RateLimit-Limit",
+            Integer.toUnsignedString(closest.getCurrentLimit().getRequestsPerUnit())));
+        response.addResponseHeadersToAdd(header("RateLimit-Remaining",
+            Integer.toUnsignedString(closest.getLimitRemaining())));
+        response.addResponseHeadersToAdd(header("RateLimit-Reset",
+            Long.toString(closest.getDurationUntilReset().getSeconds())));
+      }
+      response.setOverallCode(over && !options.globalShadowMode() ? Code.OVER_LIMIT : Code.OK);
+      return response.build();
+    }
+
+    /** Units left for a call, counting units handed back by a refund. */
+    private long remaining(int call, boolean refunded) {
+      Decision d = results[call];
+      return refunded && d.allowed() ? d.remaining() + d.permits() : d.remaining();
+    }
+  }
+
+  private static HeaderValue header(String key, String value) {
+    return HeaderValue.newBuilder().setKey(key).setValue(value).build();
+  }
+
+  private static long ceilSeconds(long nanos) {
+    return nanos <= 0 ? 0 : (nanos + 999_999_999L) / 1_000_000_000L;
+  }
+
+  private static String rootMessage(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
+  }
+
+  /** A descriptor seen through {@link DescriptorView}. */
+  private record View(RateLimitDescriptor d) implements DescriptorView {
+    @Override
+    public int size() {
+      return d.getEntriesCount();
+    }
+
+    @Override
+    public String key(int i) {
+      return d.getEntries(i).getKey();
+    }
+
+    @Override
+    public String value(int i) {
+      return d.getEntries(i).getValue();
+    }
+  }
+}

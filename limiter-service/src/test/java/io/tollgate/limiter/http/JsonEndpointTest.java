@@ -1,0 +1,105 @@
+package io.tollgate.limiter.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tollgate.limiter.testing.FakeClock;
+import io.tollgate.limiter.testing.InJvmLimiter;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The HTTP port: /json, health and metrics. */
+class JsonEndpointTest {
+
+  private static final FakeClock CLOCK = new FakeClock();
+  private static InJvmLimiter limiter;
+
+  @BeforeAll
+  static void start() throws Exception {
+    limiter = InJvmLimiter.start(Path.of(JsonEndpointTest.class.getResource("/service/rules.yaml")
+        .toURI()), CLOCK);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    limiter.close();
+  }
+
+  private static String body(String key, String value) {
+    return "{\"domain\":\"test\",\"descriptors\":[{\"entries\":[{\"key\":\"" + key
+        + "\",\"value\":\"" + value + "\"}]}]}";
+  }
+
+  @Test
+  void answersOkThenTooManyRequestsInProtoJson() throws Exception {
+    HttpResponse<String> ok = limiter.post("/json", body("one", "json"));
+    assertEquals(200, ok.statusCode());
+    assertEquals("application/json", ok.headers().firstValue("Content-Type").orElseThrow());
+    assertEquals("{\"overallCode\":\"OK\",\"statuses\":[{\"code\":\"OK\",\"currentLimit\":"
+        + "{\"requestsPerUnit\":1,\"unit\":\"MINUTE\"},\"durationUntilReset\":\"60s\"}]}",
+        ok.body());
+    HttpResponse<String> over = limiter.post("/json", body("one", "json"));
+    assertEquals(429, over.statusCode());
+    assertTrue(over.body().startsWith("{\"overallCode\":\"OVER_LIMIT\""), over.body());
+  }
+
+  @Test
+  void malformedJsonIsBadRequest() throws Exception {
+    HttpResponse<String> r = limiter.post("/json", "{\"domain\": ");
+    assertEquals(400, r.statusCode());
+    assertTrue(r.body().startsWith("invalid JSON RateLimitRequest: "), r.body());
+  }
+
+  @Test
+  void unknownFieldIsBadRequest() throws Exception {
+    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"descriptor\":[]}");
+    assertEquals(400, r.statusCode());
+    assertTrue(r.body().contains("descriptor"), r.body());
+  }
+
+  @Test
+  void negativeHitsAddendIsBadRequest() throws Exception {
+    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"hitsAddend\":-1,"
+        + "\"descriptors\":[{\"entries\":[{\"key\":\"one\",\"value\":\"neg\"}]}]}");
+    assertEquals(400, r.statusCode());
+    assertTrue(r.body().startsWith("invalid JSON RateLimitRequest: "), r.body());
+  }
+
+  @Test
+  void invalidRequestIsBadRequestWithTheReason() throws Exception {
+    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"descriptors\":[]}");
+    assertEquals(400, r.statusCode());
+    assertEquals("descriptors must not be empty\n", r.body());
+  }
+
+  @Test
+  void onlyPostIsAllowedOnJson() throws Exception {
+    HttpResponse<String> r = limiter.get("/json");
+    assertEquals(405, r.statusCode());
+    assertEquals("POST", r.headers().firstValue("Allow").orElseThrow());
+  }
+
+  @Test
+  void healthEndpoints() throws Exception {
+    assertEquals(200, limiter.get("/healthz").statusCode());
+    assertEquals(200, limiter.get("/healthcheck").statusCode());
+    assertEquals(404, limiter.get("/healthz/extra").statusCode());
+  }
+
+  @Test
+  void metricsArePrometheusText() throws Exception {
+    limiter.post("/json", body("five", "metrics"));
+    String text = limiter.get("/metrics").body();
+    for (String name : new String[] {"ratelimit_requests_seconds_bucket{code=\"OK\",transport=\"json\"",
+        "ratelimit_requests_seconds_count{code=\"OK\",transport=\"json\"}",
+        "ratelimit_total_hits_total{rule=\"test.five\"}",
+        "ratelimit_config_loads_total{result=\"success\"} 1.0",
+        "ratelimit_cluster_members 1.0", "ratelimit_cluster_partitions 271.0",
+        "ratelimit_cluster_safe 1.0", "ratelimit_counters_owned_entries"}) {
+      assertTrue(text.contains(name), "missing " + name + " in\n" + text);
+    }
+  }
+}

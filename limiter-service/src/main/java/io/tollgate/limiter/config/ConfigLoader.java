@@ -200,6 +200,12 @@ public final class ConfigLoader {
               "unknown field '" + name + "' (expected one of " + String.join(", ",
                   new java.util.TreeSet<>(allowed)) + ")");
         }
+        // compose() builds nodes only, so LoaderOptions' duplicate-key check never runs.
+        NodeTuple first = out.get(name);
+        if (first != null) {
+          throw error(keyNode, fieldPath,
+              "duplicate field, first set on line " + line(first.getKeyNode()));
+        }
         out.put(name, t);
       }
       return out;

@@ -165,7 +165,14 @@ public final class ConfigLoader {
         Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
         int line = mark == null ? 0 : mark.getLine() + 1;
         String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
-        throw ConfigException.at(file, line, "", "invalid YAML: " + problem.trim());
+        problem = problem.trim();
+        Mark context = e.getContextMark();
+        if (e.getProblem() != null && e.getContext() != null && context != null
+            && context.getLine() + 1 != line) {
+          // Where the unclosed quote, bracket or block began; often the actual mistake.
+          problem += " (" + e.getContext() + " from line " + (context.getLine() + 1) + ")";
+        }
+        throw ConfigException.at(file, line, "", "invalid YAML: " + problem);
       } catch (YAMLException e) {
         throw ConfigException.at(file, 0, "", "invalid YAML: " + e.getMessage());
       }

@@ -165,7 +165,14 @@ public final class ConfigLoader {
         Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
         int line = mark == null ? 0 : mark.getLine() + 1;
         String problem = e.getProblem() != null ? e.getProblem() : e.getMessage();
-        throw ConfigException.at(file, line, "", "invalid YAML: " + problem.trim());
+        problem = problem.trim();
+        Mark context = e.getContextMark();
+        if (e.getProblem() != null && e.getContext() != null && context != null
+            && context.getLine() + 1 != line) {
+          // Where the unclosed quote, bracket or block began; often the actual mistake.
+          problem += " (" + e.getContext() + " from line " + (context.getLine() + 1) + ")";
+        }
+        throw ConfigException.at(file, line, "", "invalid YAML: " + problem);
       } catch (YAMLException e) {
         throw ConfigException.at(file, 0, "", "invalid YAML: " + e.getMessage());
       }
@@ -199,6 +206,12 @@ public final class ConfigLoader {
           throw error(keyNode, fieldPath,
               "unknown field '" + name + "' (expected one of " + String.join(", ",
                   new java.util.TreeSet<>(allowed)) + ")");
+        }
+        // compose() builds nodes only, so LoaderOptions' duplicate-key check never runs.
+        NodeTuple first = out.get(name);
+        if (first != null) {
+          throw error(keyNode, fieldPath,
+              "duplicate field, first set on line " + line(first.getKeyNode()));
         }
         out.put(name, t);
       }
@@ -298,10 +311,14 @@ public final class ConfigLoader {
         boolean detailed = f.containsKey("detailed_metric")
             && bool(f.get("detailed_metric").getValueNode(), childPath + ".detailed_metric");
         List<RateLimitRule> childLimits = new ArrayList<>();
+        List<Node> limitNodes = new ArrayList<>();
+        List<String> limitPaths = new ArrayList<>();
         if (f.containsKey("rate_limit")) {
           NodeTuple t = f.get("rate_limit");
           childLimits.add(limit(t.getValueNode(), childPath + ".rate_limit", shadow, detailed,
               statKey, 0));
+          limitNodes.add(t.getValueNode());
+          limitPaths.add(childPath + ".rate_limit");
         }
         if (f.containsKey("rate_limits")) {
           String listPath = childPath + ".rate_limits";
@@ -309,9 +326,11 @@ public final class ConfigLoader {
           for (int j = 0; j < list.size(); j++) {
             childLimits.add(limit(list.get(j), listPath + "[" + j + "]", shadow, detailed,
                 statKey, childLimits.size()));
+            limitNodes.add(list.get(j));
+            limitPaths.add(listPath + "[" + j + "]");
           }
         }
-        checkLimits(childLimits, map, childPath);
+        checkLimits(childLimits, limitNodes, limitPaths);
         List<Node> grandChildren = f.containsKey("descriptors")
             ? sequence(f.get("descriptors").getValueNode(), childPath + ".descriptors")
             : List.of();
@@ -338,12 +357,14 @@ public final class ConfigLoader {
       return new DescriptorNode(limits, byKey);
     }
 
-    private void checkLimits(List<RateLimitRule> limits, Node at, String path)
+    /** Rejects an unlimited limit beside others; reports the unlimited one's line and path. */
+    private void checkLimits(List<RateLimitRule> limits, List<Node> nodes, List<String> paths)
         throws ConfigException {
       if (limits.size() > 1) {
-        for (RateLimitRule r : limits) {
-          if (r.unlimited()) {
-            throw error(at, path, "an unlimited rate limit cannot be combined with other limits");
+        for (int i = 0; i < limits.size(); i++) {
+          if (limits.get(i).unlimited()) {
+            throw error(nodes.get(i), paths.get(i),
+                "an unlimited rate limit cannot be combined with other limits");
           }
         }
       }

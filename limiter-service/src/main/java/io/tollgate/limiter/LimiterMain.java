@@ -4,6 +4,7 @@ import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.config.ConfigException;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.concurrent.CountDownLatch;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -63,13 +64,22 @@ public final class LimiterMain {
       return;
     }
 
-    SignalHandler stop = signal -> {
+    // The stop runs on the main thread, which is not a daemon: the JVM cannot exit half-way
+    // through it when the last server thread ends.
+    CountDownLatch stopRequested = new CountDownLatch(1);
+    SignalHandler onSignal = signal -> {
       Logger.getLogger(LimiterMain.class.getName()).info("SIG" + signal.getName()
           + " received; shutting down");
-      server.stop();
-      System.exit(0);
+      stopRequested.countDown();
     };
-    Signal.handle(new Signal("TERM"), stop);
-    Signal.handle(new Signal("INT"), stop);
+    Signal.handle(new Signal("TERM"), onSignal);
+    Signal.handle(new Signal("INT"), onSignal);
+    try {
+      stopRequested.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server.stop();
+    System.exit(0);
   }
 }

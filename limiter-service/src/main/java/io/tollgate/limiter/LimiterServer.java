@@ -115,9 +115,19 @@ public final class LimiterServer {
         () -> member.getCluster().getMembers().size());
     metrics.gauge("ratelimit.cluster.partitions", "Partitions in the cluster",
         () -> member.getPartitionService().getPartitions().size());
-    metrics.gauge("ratelimit.cluster.safe",
-        "1 when every partition has its backups in sync, else 0",
-        () -> member.getPartitionService().isClusterSafe() ? 1 : 0);
+    // Read from the local partition table only: a gauge must never wait on a remote member
+    // (isClusterSafe() would, for a minute, while a crashed member is being removed).
+    metrics.gauge("ratelimit.cluster.partitions_without_owner",
+        "Partitions with no live owner; non-zero only while the cluster recovers from a loss",
+        () -> {
+          int n = 0;
+          for (var p : member.getPartitionService().getPartitions()) {
+            if (p.getOwner() == null) {
+              n++;
+            }
+          }
+          return n;
+        });
     metrics.gauge("ratelimit.counters.owned_entries",
         "Limit states whose primary is on this member", store::localOwnedEntries);
     metrics.gauge("ratelimit.counters.backup_entries",

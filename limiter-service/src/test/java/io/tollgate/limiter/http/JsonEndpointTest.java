@@ -98,7 +98,7 @@ class JsonEndpointTest {
         "ratelimit_total_hits_total{rule=\"test.five\"}",
         "ratelimit_config_loads_total{result=\"success\"} 1.0",
         "ratelimit_cluster_members 1.0", "ratelimit_cluster_partitions 271.0",
-        "ratelimit_cluster_safe 1.0", "ratelimit_counters_owned_entries"}) {
+        "ratelimit_cluster_partitions_without_owner 0.0", "ratelimit_counters_owned_entries"}) {
       assertTrue(text.contains(name), "missing " + name + " in\n" + text);
     }
   }

@@ -78,8 +78,14 @@ public final class InJvmLimiter implements AutoCloseable {
   }
 
   /** The value of one sample in /metrics, or 0 when absent. */
-  public double metric(String sample) throws Exception {
-    for (String line : get("/metrics").body().split("\n")) {
+  public double metric(String sample) {
+    String text;
+    try {
+      text = get("/metrics").body();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read /metrics", e);
+    }
+    for (String line : text.split("\n")) {
       if (line.startsWith(sample + " ")) {
         return Double.parseDouble(line.substring(sample.length() + 1).trim());
       }

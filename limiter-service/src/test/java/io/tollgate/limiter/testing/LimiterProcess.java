@@ -110,12 +110,12 @@ public final class LimiterProcess implements AutoCloseable {
 
   /** GET on the HTTP port. */
   public HttpResponse<String> httpGet(String path) {
-    return http(HttpRequest.newBuilder(uri(path)).GET().build());
+    return http(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10)).GET().build());
   }
 
   /** POST on the HTTP port. */
   public HttpResponse<String> httpPost(String path, String body) {
-    return http(HttpRequest.newBuilder(uri(path))
+    return http(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10))
         .POST(HttpRequest.BodyPublishers.ofString(body)).build());
   }
 

@@ -77,9 +77,13 @@ public final class TokenBucket implements LimitAlgorithm {
   @Override
   public Decision tryAcquire(LimitState state, long permits, long nowNanos) {
     long tat = state.mark == LimitState.UNSET ? nowNanos : Math.max(state.mark, nowNanos);
-    long newTat = saturatedAdd(tat, saturatedMultiply(permits, intervalNanos));
-    long debt = newTat - nowNanos; // time until the bucket is full again after this take
-    if (debt > capacityNanos || newTat == Long.MAX_VALUE) {
+    long cost = saturatedMultiply(permits, intervalNanos);
+    long newTat = saturatedAdd(tat, cost);
+    // Time until the bucket is full again after this take. Summed from tat - now (>= 0) rather
+    // than taken as newTat - now: with a negative clock newTat need not saturate, and
+    // newTat - now could wrap negative or equal a saturated cost.
+    long debt = saturatedAdd(tat - nowNanos, cost);
+    if (debt > capacityNanos || debt == Long.MAX_VALUE || newTat == Long.MAX_VALUE) {
       long available = tokensAt(tat, nowNanos);
       long retryAfter = permits > burst ? tat - nowNanos + capacityNanos : debt - capacityNanos;
       return new Decision(false, permits, burst, available, retryAfter, 0);

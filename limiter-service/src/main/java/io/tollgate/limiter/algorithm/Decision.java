@@ -10,8 +10,10 @@ package io.tollgate.limiter.algorithm;
  * @param permits the units asked for
  * @param limit the limit that was applied (requests per unit, or the bucket's burst)
  * @param remaining units still available after this decision, never negative
- * @param resetAfterNanos for an allowed decision, when the limit is whole again (window end or
- *     full bucket); for a denied one, when the same request could first pass
+ * @param resetAfterNanos for an allowed decision, when the limit next grows: the window's end
+ *     (fixed window), when the oldest units still counted stop counting (sliding window), when
+ *     the bucket is full again (token bucket); for a denied one, when the same request could
+ *     first pass
  * @param receipt algorithm-specific proof of where the permits were counted
  */
 public record Decision(

@@ -7,7 +7,7 @@ import java.util.Arrays;
  * keep in a grid entry and to copy to a backup.
  *
  * <ul>
- *   <li>fixed window: {@code mark} is the window start, {@code count} the units used in it;
+ *   <li>fixed window: {@code mark} is the window index, {@code count} the units used in it;
  *   <li>token bucket: {@code mark} is the theoretical arrival time (see {@link TokenBucket});
  *   <li>sliding window: {@code mark} is the newest slot index, {@code slots} the ring of counts.
  * </ul>

@@ -83,8 +83,9 @@ public final class SlidingWindow implements LimitAlgorithm {
   @Override
   public boolean refund(LimitState state, Decision decision, long nowNanos) {
     long slot = decision.receipt();
+    long newest = Math.max(state.mark, Math.floorDiv(nowNanos, slotNanos));
     if (!decision.allowed() || decision.permits() == 0 || state.slots == null
-        || slot <= state.mark - RING || slot > state.mark) {
+        || slot <= newest - RING || slot > state.mark) {
       return false;
     }
     int i = ringIndex(slot);

@@ -15,7 +15,8 @@ package io.tollgate.limiter.algorithm;
  * one token per nanosecond is rejected. Products that would overflow saturate at
  * {@code Long.MAX_VALUE}, which can only make the bucket look emptier, never fuller.
  *
- * <p>Over any span T the bucket admits at most {@code burst + rate * T / window} tokens.
+ * <p>Over any span T the bucket admits at most {@code burst + floor(T / interval)} tokens, which is
+ * at most {@code burst + rate * T / window + 1} (the +1 from rounding the interval down).
  */
 public final class TokenBucket implements LimitAlgorithm {
 
@@ -33,6 +34,9 @@ public final class TokenBucket implements LimitAlgorithm {
   public TokenBucket(long rate, long windowNanos, long burst) {
     if (rate <= 0) {
       throw new IllegalArgumentException("rate must be > 0, was " + rate);
+    }
+    if (windowNanos <= 0) {
+      throw new IllegalArgumentException("windowNanos must be > 0, was " + windowNanos);
     }
     if (burst <= 0) {
       throw new IllegalArgumentException("burst must be > 0, was " + burst);

@@ -3,6 +3,11 @@ package io.tollgate.limiter.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -21,7 +26,9 @@ import java.util.function.Supplier;
  *   <li>{@code ratelimit_config_loads_total{result}}: loads and reloads, {@code success} or
  *       {@code error};
  *   <li>{@code ratelimit_store_errors_total{operation}}: grid calls that failed;
- *   <li>{@code ratelimit_cluster_*}: grid health gauges registered by the server.
+ *   <li>{@code ratelimit_cluster_*}, {@code ratelimit_counters_*}: grid health gauges registered
+ *       by the server;
+ *   <li>Micrometer's JVM and process meters ({@code jvm_*}, {@code process_*}, {@code system_*}).
  * </ul>
  */
 public final class LimiterMetrics {
@@ -64,6 +71,11 @@ public final class LimiterMetrics {
         .description("Grid calls that failed").register(registry);
     refundErrors = Counter.builder("ratelimit.store_errors").tag("operation", "refund")
         .description("Grid calls that failed").register(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
   }
 
   /** Records one call. */

@@ -33,6 +33,31 @@ class FixedWindowTest {
     return Math.floorDiv(t, W) * W;
   }
 
+  /** The window index a decision's receipt names. */
+  private static long index(long t) {
+    return Math.floorDiv(t, W);
+  }
+
+  @Test
+  void clockSteppingBackIntoAnEarlierWindowKeepsTheNewerCount() {
+    long boundary = 100 * W;
+    LimitState state = new LimitState();
+    assertTrue(fw.tryAcquire(state, LIMIT, boundary + 1_000).allowed());
+    // Another member's clock, 2 us behind, still in the previous window.
+    Decision behind = fw.tryAcquire(state, 1, boundary - 1_000);
+    assertEquals(new Decision(false, 1, LIMIT, 0, W + 1_000, index(boundary)), behind);
+    assertFalse(fw.tryAcquire(state, 1, boundary + 2_000).allowed(),
+        "a clock step back must not reset the count");
+  }
+
+  @Test
+  void refundAfterTheWindowEndedDoesNothing() {
+    LimitState state = new LimitState();
+    Decision d = fw.tryAcquire(state, 2, 5 * W + 1);
+    assertFalse(fw.refund(state, d, 6 * W), "the window is over");
+    assertTrue(fw.refund(state, d, 6 * W - 1));
+  }
+
   @ParameterizedTest
   @MethodSource(ORIGINS)
   void admitsLimitPerWindowThenDenies(long origin) {
@@ -41,10 +66,10 @@ class FixedWindowTest {
     LimitState state = new LimitState();
     for (long remaining = LIMIT - 1; remaining >= 0; remaining--) {
       Decision d = fw.tryAcquire(state, 1, now);
-      assertEquals(new Decision(true, 1, LIMIT, remaining, W - 17 * SECOND, start), d);
+      assertEquals(new Decision(true, 1, LIMIT, remaining, W - 17 * SECOND, index(start)), d);
       assertEquals(LIMIT - remaining, d.used());
     }
-    assertEquals(new Decision(false, 1, LIMIT, 0, W - 17 * SECOND, start),
+    assertEquals(new Decision(false, 1, LIMIT, 0, W - 17 * SECOND, index(start)),
         fw.tryAcquire(state, 1, now));
   }
 
@@ -56,7 +81,7 @@ class FixedWindowTest {
       LimitState state = new LimitState();
       Decision d = fw.tryAcquire(state, 1, start + offset);
       assertEquals(W - offset, d.resetAfterNanos(), "offset " + offset);
-      assertEquals(start, d.receipt(), "offset " + offset);
+      assertEquals(index(start), d.receipt(), "offset " + offset);
     }
     // The origin itself need not be aligned.
     Decision d = fw.tryAcquire(new LimitState(), 1, origin);
@@ -69,9 +94,9 @@ class FixedWindowTest {
     long start = alignUp(origin, W);
     LimitState state = new LimitState();
     assertTrue(fw.tryAcquire(state, LIMIT, start + W / 3).allowed());
-    assertEquals(new Decision(false, 1, LIMIT, 0, 1, start),
+    assertEquals(new Decision(false, 1, LIMIT, 0, 1, index(start)),
         fw.tryAcquire(state, 1, start + W - 1));
-    assertEquals(new Decision(true, 1, LIMIT, LIMIT - 1, W, start + W),
+    assertEquals(new Decision(true, 1, LIMIT, LIMIT - 1, W, index(start + W)),
         fw.tryAcquire(state, 1, start + W));
   }
 
@@ -86,7 +111,7 @@ class FixedWindowTest {
     assertFalse(denied.allowed());
     assertEquals(2, denied.remaining());
     assertEquals(before, state);
-    assertEquals(new Decision(true, 2, LIMIT, 0, W - 3, windowStart(now)),
+    assertEquals(new Decision(true, 2, LIMIT, 0, W - 3, index(now)),
         fw.tryAcquire(state, 2, now + 2));
   }
 
@@ -110,11 +135,11 @@ class FixedWindowTest {
     LimitState state = new LimitState();
     fw.tryAcquire(state, 2, now);
     LimitState before = state.copy();
-    assertEquals(new Decision(true, 0, LIMIT, 3, W - 1, windowStart(now)),
+    assertEquals(new Decision(true, 0, LIMIT, 3, W - 1, index(now)),
         fw.tryAcquire(state, 0, now));
     assertEquals(before, state);
     fw.tryAcquire(state, 3, now);
-    assertEquals(new Decision(true, 0, LIMIT, 0, W - 1, windowStart(now)),
+    assertEquals(new Decision(true, 0, LIMIT, 0, W - 1, index(now)),
         fw.tryAcquire(state, 0, now));
   }
 
@@ -127,9 +152,9 @@ class FixedWindowTest {
       Decision d = fw.tryAcquire(state, LIMIT + 1, t);
       assertFalse(d.allowed());
       assertEquals(LIMIT, d.remaining());
-      assertEquals(new LimitState(windowStart(t), 0, null), state);
+      assertEquals(new LimitState(index(t), 0, null), state);
     }
-    assertEquals(new Decision(false, Long.MAX_VALUE, LIMIT, LIMIT, W - 1, windowStart(now + 3 * W)),
+    assertEquals(new Decision(false, Long.MAX_VALUE, LIMIT, LIMIT, W - 1, index(now + 3 * W)),
         fw.tryAcquire(state, Long.MAX_VALUE, now + 3 * W));
     assertTrue(fw.tryAcquire(state, LIMIT, now + 3 * W).allowed());
   }
@@ -141,9 +166,9 @@ class FixedWindowTest {
     LimitState state = new LimitState();
     long now = inWindow(origin);
     for (long t = now; t < now + 3 * W; t += W / 2) {
-      assertEquals(new Decision(false, 1, 0, 0, windowStart(t) + W - t, windowStart(t)),
+      assertEquals(new Decision(false, 1, 0, 0, windowStart(t) + W - t, index(t)),
           closed.tryAcquire(state, 1, t));
-      assertEquals(new Decision(true, 0, 0, 0, windowStart(t) + W - t, windowStart(t)),
+      assertEquals(new Decision(true, 0, 0, 0, windowStart(t) + W - t, index(t)),
           closed.tryAcquire(state, 0, t));
     }
   }
@@ -158,7 +183,7 @@ class FixedWindowTest {
     assertEquals(1, d.remaining());
     assertTrue(fw.refund(state, d, now + W / 2));
     assertEquals(4, fw.tryAcquire(state, 0, now + W / 2).remaining());
-    assertEquals(new LimitState(windowStart(now), 1, null), state);
+    assertEquals(new LimitState(index(now), 1, null), state);
   }
 
   @ParameterizedTest
@@ -237,9 +262,9 @@ class FixedWindowTest {
   @Test
   void negativeTimesFallIntoFlooredWindows() {
     // Truncating division would put -1 in the window [0, W); flooring puts it in [-W, 0).
-    assertEquals(new Decision(true, 1, LIMIT, 4, 1, -W), fw.tryAcquire(new LimitState(), 1, -1));
-    assertEquals(new Decision(true, 1, LIMIT, 4, W, -W), fw.tryAcquire(new LimitState(), 1, -W));
-    assertEquals(new Decision(true, 1, LIMIT, 4, 1, -2 * W),
+    assertEquals(new Decision(true, 1, LIMIT, 4, 1, -1), fw.tryAcquire(new LimitState(), 1, -1));
+    assertEquals(new Decision(true, 1, LIMIT, 4, W, -1), fw.tryAcquire(new LimitState(), 1, -W));
+    assertEquals(new Decision(true, 1, LIMIT, 4, 1, -2),
         fw.tryAcquire(new LimitState(), 1, -W - 1));
     LimitState state = new LimitState();
     fw.tryAcquire(state, LIMIT, -1);
@@ -263,7 +288,7 @@ class FixedWindowTest {
     assertEquals(new Decision(false, 1, 2, 0, 1, state.mark()),
         perSecond.tryAcquire(state, 1, firstEnd - 1));
     assertEquals(1, perSecond.ttlNanos(state, firstEnd - 1));
-    assertEquals(new Decision(true, 1, 2, 1, SECOND, firstEnd),
+    assertEquals(new Decision(true, 1, 2, 1, SECOND, Math.floorDiv(firstEnd, SECOND)),
         perSecond.tryAcquire(state, 1, firstEnd));
   }
 

@@ -45,18 +45,33 @@ public final class LimiterProcess implements AutoCloseable {
     this.clusterPort = clusterPort;
   }
 
-  /** Starts a limiter on free ports with these extra flags; does not wait for it. */
+  /** Starts a limiter from the test class path on free ports; does not wait for it. */
   public static LimiterProcess start(String name, Path config, int clusterPort,
       String... extraArgs) throws IOException {
+    List<String> launch = new ArrayList<>();
+    launch.add("-Xmx256m");
+    launch.addAll(JVM_FLAGS);
+    launch.add("-cp");
+    launch.add(System.getProperty("java.class.path"));
+    launch.add("io.tollgate.limiter.LimiterMain");
+    return start(name, launch, config, clusterPort, extraArgs);
+  }
+
+  /**
+   * Starts the packaged jar exactly as the README does, {@code java -jar JAR}, with no JVM flags.
+   */
+  public static LimiterProcess startJar(String name, Path jar, Path config, int clusterPort,
+      String... extraArgs) throws IOException {
+    return start(name, List.of("-jar", jar.toString()), config, clusterPort, extraArgs);
+  }
+
+  private static LimiterProcess start(String name, List<String> launch, Path config,
+      int clusterPort, String... extraArgs) throws IOException {
     int grpc = FreePorts.next();
     int http = FreePorts.next();
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx256m");
-    cmd.addAll(JVM_FLAGS);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add("io.tollgate.limiter.LimiterMain");
+    cmd.addAll(launch);
     cmd.addAll(List.of("--config", config.toString(), "--grpc-port", Integer.toString(grpc),
         "--http-port", Integer.toString(http), "--cluster-port", Integer.toString(clusterPort)));
     cmd.addAll(List.of(extraArgs));

@@ -49,6 +49,22 @@ public final class LimiterMain {
       return;
     }
 
+    // Slow HTTP clients may not hold a connection forever (seconds; the JDK default is never).
+    System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    System.setProperty("sun.net.httpserver.maxRspTime", "30");
+
+    // Signals are handled from the start, so a SIGTERM during start-up still ends in an orderly
+    // stop. The stop runs on the main thread, which is not a daemon: the JVM cannot exit half-way
+    // through it when the last server thread ends.
+    CountDownLatch stopRequested = new CountDownLatch(1);
+    SignalHandler onSignal = signal -> {
+      Logger.getLogger(LimiterMain.class.getName()).info("SIG" + signal.getName()
+          + " received; shutting down");
+      stopRequested.countDown();
+    };
+    Signal.handle(new Signal("TERM"), onSignal);
+    Signal.handle(new Signal("INT"), onSignal);
+
     LimiterServer server = new LimiterServer(settings, WallClock.SYSTEM);
     try {
       server.start();
@@ -60,20 +76,9 @@ public final class LimiterMain {
     } catch (IOException | RuntimeException e) {
       err.println("error: cannot start: " + e);
       server.stop();
-      System.exit(1);
+      System.exit(stopRequested.getCount() == 0 ? 0 : 1);
       return;
     }
-
-    // The stop runs on the main thread, which is not a daemon: the JVM cannot exit half-way
-    // through it when the last server thread ends.
-    CountDownLatch stopRequested = new CountDownLatch(1);
-    SignalHandler onSignal = signal -> {
-      Logger.getLogger(LimiterMain.class.getName()).info("SIG" + signal.getName()
-          + " received; shutting down");
-      stopRequested.countDown();
-    };
-    Signal.handle(new Signal("TERM"), onSignal);
-    Signal.handle(new Signal("INT"), onSignal);
     try {
       stopRequested.await();
     } catch (InterruptedException e) {

@@ -39,6 +39,9 @@ public final class LimiterServer {
 
   private static final Logger LOG = Logger.getLogger(LimiterServer.class.getName());
 
+  /** HTTP/2 streams one client connection may have open at once (Envoy opens few connections). */
+  private static final int MAX_CALLS_PER_CONNECTION = 10_000;
+
   private final Settings settings;
   private final WallClock clock;
   private final LimiterMetrics metrics = new LimiterMetrics();
@@ -81,8 +84,9 @@ public final class LimiterServer {
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
             settings.responseHeaders));
 
-    // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices;
-    // bounded so a burst of calls queues instead of growing threads.
+    // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
+    // a burst of calls queues instead of growing threads. The queue itself is bounded by the
+    // per-connection cap on concurrent calls below times the number of connections.
     int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
     grpcExecutor = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "tollgate-grpc");
@@ -91,6 +95,7 @@ public final class LimiterServer {
     });
     grpc = NettyServerBuilder.forAddress(new InetSocketAddress(settings.bind, settings.grpcPort))
         .executor(grpcExecutor)
+        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .addService(new RateLimitServiceImpl(service, metrics))
         .addService(health.getHealthService())
         .build()

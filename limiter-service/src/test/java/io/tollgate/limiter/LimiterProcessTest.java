@@ -116,4 +116,17 @@ class LimiterProcessTest {
       assertTrue(limiter.log().contains("stopped"), limiter.log());
     }
   }
+
+  @Test
+  void sigtermDuringStartUpStillExitsZero() throws Exception {
+    Path config = writeConfig("rules.yaml", "domain: web\ndescriptors: []\n");
+    int unreachable = FreePorts.next();
+    try (LimiterProcess limiter = LimiterProcess.start("sigterm-start", config, FreePorts.next(),
+        "--members", "127.0.0.1:" + unreachable)) {
+      io.tollgate.limiter.testing.Awaits.await("the config to load", START,
+          () -> limiter.log().contains("loaded 0 limits"));
+      assertEquals(0, limiter.terminate(Duration.ofSeconds(90)), limiter.log());
+      assertTrue(limiter.log().contains("stopped"), limiter.log());
+    }
+  }
 }

@@ -55,6 +55,9 @@ public final class FixedWindow implements LimitAlgorithm {
 
   @Override
   public Decision tryAcquire(LimitState state, long permits, long nowNanos) {
+    if (permits < 0) {
+      throw new IllegalArgumentException("permits must be >= 0, was " + permits);
+    }
     long index = Math.floorDiv(nowNanos, windowNanos);
     if (state.mark == LimitState.UNSET || index > state.mark) {
       state.mark = index;

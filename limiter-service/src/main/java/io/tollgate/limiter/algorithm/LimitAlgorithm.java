@@ -21,6 +21,7 @@ public interface LimitAlgorithm {
    *
    * @param state the key's state, updated in place
    * @param permits units to take, zero or more; zero only reports what is left
+   * @throws IllegalArgumentException if {@code permits} is negative
    * @param nowNanos the current time, nanoseconds since the Unix epoch
    * @return the decision; never {@code null}
    */

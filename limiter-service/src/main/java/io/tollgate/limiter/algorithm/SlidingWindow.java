@@ -64,6 +64,9 @@ public final class SlidingWindow implements LimitAlgorithm {
 
   @Override
   public Decision tryAcquire(LimitState state, long permits, long nowNanos) {
+    if (permits < 0) {
+      throw new IllegalArgumentException("permits must be >= 0, was " + permits);
+    }
     long slot = advance(state, Math.floorDiv(nowNanos, slotNanos));
     long[] ring = state.slots;
     long used = 0;

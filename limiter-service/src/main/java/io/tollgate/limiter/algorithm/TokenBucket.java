@@ -80,6 +80,9 @@ public final class TokenBucket implements LimitAlgorithm {
 
   @Override
   public Decision tryAcquire(LimitState state, long permits, long nowNanos) {
+    if (permits < 0) {
+      throw new IllegalArgumentException("permits must be >= 0, was " + permits);
+    }
     long tat = state.mark == LimitState.UNSET ? nowNanos : Math.max(state.mark, nowNanos);
     long cost = saturatedMultiply(permits, intervalNanos);
     long newTat = saturatedAdd(tat, cost);
@@ -89,7 +92,8 @@ public final class TokenBucket implements LimitAlgorithm {
     long debt = saturatedAdd(tat - nowNanos, cost);
     if (debt > capacityNanos || debt == Long.MAX_VALUE || newTat == Long.MAX_VALUE) {
       long available = tokensAt(tat, nowNanos);
-      long retryAfter = permits > burst ? tat - nowNanos + capacityNanos : debt - capacityNanos;
+      long retryAfter = permits > burst
+          ? saturatedAdd(tat - nowNanos, capacityNanos) : debt - capacityNanos;
       return new Decision(false, permits, burst, available, retryAfter, 0);
     }
     state.mark = newTat;

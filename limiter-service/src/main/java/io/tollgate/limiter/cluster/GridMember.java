@@ -2,9 +2,10 @@ package io.tollgate.limiter.cluster;
 
 import com.hazelcast.cluster.MembershipEvent;
 import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.config.AdvancedNetworkConfig;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
+import com.hazelcast.config.ServerSocketEndpointConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.tollgate.limiter.algorithm.WallClock;
@@ -48,6 +49,9 @@ public final class GridMember {
     // A decision waits on the grid; fail a call after 5 s (default 60 s) so a stuck partition
     // turns into UNAVAILABLE rather than a pile of waiting calls.
     config.setProperty("hazelcast.operation.call.timeout.millis", "5000");
+    // A change whose backup did not acknowledge in time fails the call (UNAVAILABLE) instead of
+    // being answered as if it were safe: an answered decision is always on two members.
+    config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "true");
     // Members listed up front join quickly; the default waits 5 s before forming the cluster.
     config.setProperty("hazelcast.wait.seconds.before.join", "1");
     config.setProperty("hazelcast.graceful.shutdown.max.wait", "60");
@@ -57,12 +61,17 @@ public final class GridMember {
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
     config.setProperty("hazelcast.max.no.heartbeat.seconds", "10");
 
-    NetworkConfig network = config.getNetworkConfig();
-    network.setPort(port).setPortAutoIncrement(false);
+    // The advanced network config with only a member endpoint: the port speaks the member
+    // protocol and nothing else, so Hazelcast clients (which could read or clear the counters
+    // without authentication in the community edition) cannot connect.
+    AdvancedNetworkConfig network = config.getAdvancedNetworkConfig().setEnabled(true);
+    ServerSocketEndpointConfig endpoint = new ServerSocketEndpointConfig();
+    endpoint.setPort(port).setPortAutoIncrement(false);
     if (!"0.0.0.0".equals(bindAddress)) {
       config.setProperty("hazelcast.socket.bind.any", "false");
-      network.getInterfaces().setEnabled(true).addInterface(bindAddress);
+      endpoint.getInterfaces().setEnabled(true).addInterface(bindAddress);
     }
+    network.setMemberEndpointConfig(endpoint);
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);

@@ -192,10 +192,21 @@ public final class ConfigLoader {
     Map<String, NodeTuple> fields(MappingNode map, String path, Set<String> allowed)
         throws ConfigException {
       Map<String, NodeTuple> out = new LinkedHashMap<>();
+      List<Node> merges = new ArrayList<>();
       for (NodeTuple t : map.getValue()) {
         Node keyNode = t.getKeyNode();
         if (!(keyNode instanceof ScalarNode k)) {
           throw error(keyNode, path, "field names must be strings");
+        }
+        if (k.getTag().equals(Tag.MERGE)) {
+          // A YAML merge key (<<: *anchor); its fields fill in what this mapping does not set.
+          Node source = t.getValueNode();
+          if (source instanceof SequenceNode seq) {
+            merges.addAll(seq.getValue());
+          } else {
+            merges.add(source);
+          }
+          continue;
         }
         String name = k.getValue();
         String fieldPath = path.isEmpty() ? name : path + "." + name;
@@ -214,6 +225,12 @@ public final class ConfigLoader {
               "duplicate field, first set on line " + line(first.getKeyNode()));
         }
         out.put(name, t);
+      }
+      for (Node source : merges) {
+        for (Map.Entry<String, NodeTuple> e : fields(mapping(source, path + ".<<"), path, allowed)
+            .entrySet()) {
+          out.putIfAbsent(e.getKey(), e.getValue());
+        }
       }
       return out;
     }

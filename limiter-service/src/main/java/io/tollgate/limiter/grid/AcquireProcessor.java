@@ -16,9 +16,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Takes permits from one key's limit, on the partition thread of the key's owner.
  *
- * <p>Runs the algorithm on the stored state with the member's clock, read once. Only an allowed
- * take of one or more units is stored (with a TTL after which the state is worthless); a denial
- * changes nothing that needs keeping. The backup receives the resulting state, never a re-run of
+ * <p>Runs the algorithm on a copy of the stored state with the member's clock, read once. Only an
+ * allowed take of one or more units is stored (with a TTL after which the state is worthless); a
+ * denial or a report-only call stores nothing. The backup receives the resulting state, never a re-run of
  * the math, so the copies cannot drift apart when members' clocks differ.
  *
  * <p>Not {@code Offloadable}: a decision takes microseconds, less than the thread hop would.
@@ -50,16 +50,17 @@ public final class AcquireProcessor
   @Override
   public Decision process(Map.Entry<String, LimitState> entry) {
     long now = clock.epochNanos();
-    LimitState state = entry.getValue();
-    if (state == null) {
-      state = new LimitState();
-    }
+    LimitState stored = entry.getValue();
+    // Copy on write: with the OBJECT format the entry's value is the stored instance itself, and
+    // a change must reach the store (and the backup) only through setValue.
+    LimitState state = stored == null ? new LimitState() : stored.copy();
     Decision decision = algorithm.tryAcquire(state, permits, now);
     if (decision.allowed() && permits > 0) {
       long ttlMillis = ttlMillis(algorithm.ttlNanos(state, now));
       ((ExtendedMapEntry<String, LimitState>) entry).setValue(state, ttlMillis,
           TimeUnit.MILLISECONDS);
-      backup = new StateBackupProcessor<>(state.copy(), ttlMillis);
+      // Stored states are never changed in place, so the backup can carry this instance.
+      backup = new StateBackupProcessor<>(state, ttlMillis);
     }
     return decision;
   }

@@ -44,10 +44,11 @@ public final class RefundProcessor
 
   @Override
   public Boolean process(Map.Entry<String, LimitState> entry) {
-    LimitState state = entry.getValue();
-    if (state == null) {
+    LimitState stored = entry.getValue();
+    if (stored == null) {
       return Boolean.FALSE;
     }
+    LimitState state = stored.copy();
     long now = clock.epochNanos();
     if (!algorithm.refund(state, decision, now)) {
       return Boolean.FALSE;
@@ -55,7 +56,7 @@ public final class RefundProcessor
     long ttlMillis = AcquireProcessor.ttlMillis(algorithm.ttlNanos(state, now));
     ((ExtendedMapEntry<String, LimitState>) entry).setValue(state, ttlMillis,
         TimeUnit.MILLISECONDS);
-    backup = new StateBackupProcessor<>(state.copy(), ttlMillis);
+    backup = new StateBackupProcessor<>(state, ttlMillis);
     return Boolean.TRUE;
   }
 

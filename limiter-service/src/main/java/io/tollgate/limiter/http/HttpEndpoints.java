@@ -16,8 +16,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
@@ -38,11 +41,12 @@ public final class HttpEndpoints {
 
   /** Largest accepted /json body; a request within every bound is far smaller. */
   static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
-  /** How long /json waits for a decision before answering 400. */
+  /** How long /json waits for a decision before answering 400; the gRPC path has no such cap. */
   private static final long DECISION_TIMEOUT_MILLIS = 10_000;
 
   private final HttpServer server;
   private final ExecutorService executor;
+  private final ExecutorService jsonExecutor;
   private final RateLimitService service;
   private final LimiterMetrics metrics;
   private final BooleanSupplier serving;
@@ -60,12 +64,20 @@ public final class HttpEndpoints {
     this.metrics = metrics;
     this.serving = serving;
     this.server = HttpServer.create(address, 128);
-    // A few threads: /json waits for the grid, the rest is quick. Envoy's hot path is gRPC.
-    this.executor = Executors.newFixedThreadPool(4, r -> {
+    // Two threads for health, metrics and handing /json over: all quick and never waiting.
+    this.executor = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "tollgate-http");
       t.setDaemon(true);
       return t;
     });
+    // /json reads bodies and writes answers, which a slow client can stretch; its own pool keeps
+    // that away from health checks. Bounded: past 1,000 waiting requests /json answers 503.
+    this.jsonExecutor = new ThreadPoolExecutor(4, 4, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(1_000), r -> {
+          Thread t = new Thread(r, "tollgate-http-json");
+          t.setDaemon(true);
+          return t;
+        });
     server.setExecutor(executor);
     server.createContext("/healthz", this::health);
     server.createContext("/healthcheck", this::health);
@@ -87,6 +99,7 @@ public final class HttpEndpoints {
   public void stop(int seconds) {
     server.stop(seconds);
     executor.shutdownNow();
+    jsonExecutor.shutdownNow();
   }
 
   private void health(HttpExchange exchange) throws IOException {
@@ -109,47 +122,74 @@ public final class HttpEndpoints {
       return;
     }
     long start = System.nanoTime();
-    RateLimitRequest request;
     try {
-      byte[] body = readBody(exchange.getRequestBody());
-      if (body == null) {
-        metrics.recordRequest(Transport.JSON, Outcome.INVALID_ARGUMENT, System.nanoTime() - start);
-        send(exchange, 400, "text/plain", "request body is larger than " + MAX_BODY_BYTES
-            + " bytes\n");
+      jsonExecutor.execute(() -> decideJson(exchange, start));
+    } catch (RejectedExecutionException e) {
+      send(exchange, 503, "text/plain", "too many /json requests in progress\n");
+    }
+  }
+
+  /**
+   * Reads and decides one /json request on the /json pool, so that slow clients and a slow grid
+   * never hold the threads that answer health checks. The answer is sent from the same pool.
+   */
+  private void decideJson(HttpExchange exchange, long start) {
+    try {
+      RateLimitRequest request;
+      try {
+        byte[] body = readBody(exchange.getRequestBody());
+        if (body == null) {
+          reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, "text/plain",
+              "request body is larger than " + MAX_BODY_BYTES + " bytes\n");
+          return;
+        }
+        RateLimitRequest.Builder builder = RateLimitRequest.newBuilder();
+        parser.merge(new String(body, StandardCharsets.UTF_8), builder);
+        request = builder.build();
+      } catch (InvalidProtocolBufferException | RuntimeException e) {
+        reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, "text/plain",
+            "invalid JSON RateLimitRequest: " + e.getMessage() + "\n");
         return;
       }
-      RateLimitRequest.Builder builder = RateLimitRequest.newBuilder();
-      parser.merge(new String(body, StandardCharsets.UTF_8), builder);
-      request = builder.build();
-    } catch (InvalidProtocolBufferException | RuntimeException e) {
-      metrics.recordRequest(Transport.JSON, Outcome.INVALID_ARGUMENT, System.nanoTime() - start);
-      send(exchange, 400, "text/plain", "invalid JSON RateLimitRequest: " + e.getMessage() + "\n");
-      return;
+      service.shouldRateLimit(request)
+          .orTimeout(DECISION_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+          .whenCompleteAsync((response, failure) -> {
+            if (failure != null) {
+              Throwable cause = StatusMapping.unwrap(failure);
+              if (cause instanceof TimeoutException) {
+                reply(exchange, start, Outcome.UNAVAILABLE, 400, "text/plain",
+                    "no decision within " + DECISION_TIMEOUT_MILLIS + " ms\n");
+              } else {
+                reply(exchange, start, StatusMapping.outcome(cause), 400, "text/plain",
+                    cause.getMessage() + "\n");
+              }
+              return;
+            }
+            boolean over = response.getOverallCode() == RateLimitResponse.Code.OVER_LIMIT;
+            String json;
+            try {
+              json = printer.print(response);
+            } catch (InvalidProtocolBufferException e) {
+              reply(exchange, start, Outcome.INTERNAL, 400, "text/plain",
+                  "cannot print the response: " + e.getMessage() + "\n");
+              return;
+            }
+            reply(exchange, start, over ? Outcome.OVER_LIMIT : Outcome.OK, over ? 429 : 200,
+                "application/json", json);
+          }, jsonExecutor);
+    } catch (IOException | RuntimeException e) {
+      exchange.close();
     }
-    RateLimitResponse response;
+  }
+
+  private void reply(HttpExchange exchange, long start, Outcome outcome, int status,
+      String contentType, String body) {
+    metrics.recordRequest(Transport.JSON, outcome, System.nanoTime() - start);
     try {
-      response = service.shouldRateLimit(request).get(DECISION_TIMEOUT_MILLIS,
-          TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      send(exchange, 400, "text/plain", "interrupted\n");
-      return;
-    } catch (TimeoutException e) {
-      metrics.recordRequest(Transport.JSON, Outcome.UNAVAILABLE, System.nanoTime() - start);
-      send(exchange, 400, "text/plain", "no decision within " + DECISION_TIMEOUT_MILLIS
-          + " ms\n");
-      return;
-    } catch (java.util.concurrent.ExecutionException e) {
-      Throwable cause = StatusMapping.unwrap(e.getCause());
-      metrics.recordRequest(Transport.JSON, StatusMapping.outcome(cause),
-          System.nanoTime() - start);
-      send(exchange, 400, "text/plain", cause.getMessage() + "\n");
-      return;
+      send(exchange, status, contentType, body);
+    } catch (IOException | RuntimeException e) {
+      exchange.close();
     }
-    boolean over = response.getOverallCode() == RateLimitResponse.Code.OVER_LIMIT;
-    metrics.recordRequest(Transport.JSON, over ? Outcome.OVER_LIMIT : Outcome.OK,
-        System.nanoTime() - start);
-    send(exchange, over ? 429 : 200, "application/json", printer.print(response));
   }
 
   private static byte[] readBody(InputStream in) throws IOException {

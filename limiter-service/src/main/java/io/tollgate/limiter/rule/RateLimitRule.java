@@ -46,11 +46,12 @@ public record RateLimitRule(
 
   /**
    * A limit asked for by the request itself (the descriptor's {@code limit} override): a fixed
-   * window, not in shadow mode, as envoyproxy/ratelimit applies it.
+   * window, not in shadow mode, as envoyproxy/ratelimit applies it. Its counter depends on the
+   * descriptor and the unit only, so a caller that changes the size keeps its count.
    */
   public static RateLimitRule override(long requestsPerUnit, LimitUnit unit, String statKey) {
     return new RateLimitRule("", unit, requestsPerUnit,
         LimitAlgorithm.of(LimitAlgorithm.Kind.FIXED_WINDOW, requestsPerUnit, unit.nanos(), 0),
-        false, false, false, List.of(), statKey, "o" + unit.seconds() + "/" + requestsPerUnit);
+        false, false, false, List.of(), statKey, "o" + unit.seconds());
   }
 }

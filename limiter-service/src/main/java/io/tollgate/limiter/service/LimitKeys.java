@@ -34,10 +34,7 @@ final class LimitKeys {
     StringBuilder sb = new StringBuilder(domain);
     for (int i = 0, n = descriptor.getEntriesCount(); i < n; i++) {
       RateLimitDescriptor.Entry e = descriptor.getEntries(i);
-      sb.append('.').append(e.getKey());
-      if (!e.getValue().isEmpty()) {
-        sb.append('_').append(e.getValue());
-      }
+      sb.append('.').append(e.getKey()).append('_').append(e.getValue());
     }
     return sb.toString();
   }

@@ -79,7 +79,11 @@ public final class RateLimitService {
     } catch (InvalidRequestException e) {
       return CompletableFuture.failedFuture(e);
     }
-    return new Evaluation(request, rules.get()).start();
+    try {
+      return new Evaluation(request, rules.get()).start();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   /** One request in flight. */
@@ -108,14 +112,17 @@ public final class RateLimitService {
       this.descriptorCount = request.getDescriptorsCount();
       this.limits = new List[descriptorCount];
       this.permits = new long[descriptorCount];
-      long requestAddend = request.getHitsAddend() == 0 ? 1 : request.getHitsAddend();
+      // uint32 on the wire: Java sees values from 2^31 as negative.
+      long requestAddend = request.getHitsAddend() == 0
+          ? 1 : Integer.toUnsignedLong(request.getHitsAddend());
       Set<String> replaced = null;
       for (int i = 0; i < descriptorCount; i++) {
         RateLimitDescriptor d = request.getDescriptors(i);
         permits[i] = d.hasHitsAddend() ? d.getHitsAddend().getValue() : requestAddend;
         List<RateLimitRule> matched;
         if (d.hasLimit() && ruleSet.hasDomain(domain)) {
-          matched = List.of(RateLimitRule.override(d.getLimit().getRequestsPerUnit(),
+          matched = List.of(RateLimitRule.override(
+              Integer.toUnsignedLong(d.getLimit().getRequestsPerUnit()),
               LimitUnit.valueOf(d.getLimit().getUnit().name()), overrideStatKey(d)));
         } else {
           matched = ruleSet.match(domain, new View(d));
@@ -135,7 +142,8 @@ public final class RateLimitService {
         for (int i = 0; i < descriptorCount; i++) {
           List<RateLimitRule> kept = new java.util.ArrayList<>(limits[i].size());
           for (RateLimitRule rule : limits[i]) {
-            if (rule.name().isEmpty() || !replaced.contains(rule.name())) {
+            // As in envoyproxy/ratelimit, an unlimited rule stays unlimited even when replaced.
+            if (rule.unlimited() || rule.name().isEmpty() || !replaced.contains(rule.name())) {
               kept.add(rule);
             }
           }
@@ -219,19 +227,43 @@ public final class RateLimitService {
           }
         }
         boolean refund = f != null || (denied && !options.globalShadowMode());
-        if (refund) {
-          for (int k = 0; k < calls; k++) {
-            Decision d = results[k];
-            if (d != null && d.allowed() && d.permits() > 0) {
-              store.refund(callKey[k], callRule[k].algorithm(), d)
-                  .whenComplete((changed, error) -> {
-                    if (error != null) {
-                      metrics.storeError(true);
-                    }
-                  });
-            }
-          }
+        List<CompletableFuture<Boolean>> refunds = refund ? refundGranted() : List.of();
+        if (refunds.isEmpty()) {
+          complete(f, refund);
+        } else {
+          // Answer only once the units are back, so the caller's next request sees them.
+          CompletableFuture.allOf(refunds.toArray(CompletableFuture[]::new))
+              .whenComplete((ignored, error) -> complete(f, true));
         }
+      } catch (RuntimeException e) {
+        answer.completeExceptionally(e);
+      }
+    }
+
+    /** Hands back every unit that was granted; a refund that fails is counted, not retried. */
+    private List<CompletableFuture<Boolean>> refundGranted() {
+      List<CompletableFuture<Boolean>> refunds = new java.util.ArrayList<>();
+      for (int k = 0; k < calls; k++) {
+        Decision d = results[k];
+        if (d != null && d.allowed() && d.permits() > 0) {
+          CompletableFuture<Boolean> r;
+          try {
+            r = store.refund(callKey[k], callRule[k].algorithm(), d).toCompletableFuture();
+          } catch (RuntimeException e) {
+            r = CompletableFuture.failedFuture(e);
+          }
+          refunds.add(r.whenComplete((changed, error) -> {
+            if (error != null) {
+              metrics.storeError(true);
+            }
+          }));
+        }
+      }
+      return refunds;
+    }
+
+    private void complete(Throwable f, boolean refunded) {
+      try {
         if (f != null) {
           answer.completeExceptionally(new StoreUnavailableException(
               "the limit store did not answer: " + rootMessage(f), f));
@@ -247,7 +279,7 @@ public final class RateLimitService {
           metrics.ruleStats(statKey).record(d.permits(), d.allowed(), rule.shadowMode(), d.used(),
               near);
         }
-        answer.complete(respond(refund));
+        answer.complete(respond(refunded));
       } catch (RuntimeException e) {
         answer.completeExceptionally(e);
       }

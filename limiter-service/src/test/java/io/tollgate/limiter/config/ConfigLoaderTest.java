@@ -324,4 +324,23 @@ class ConfigLoaderTest {
       return kv[2 * i + 1];
     }
   }
+
+  @Test
+  void yamlMergeKeysFillInFields() throws Exception {
+    RuleSet rules = ConfigLoader.parse(Map.of("merge.yaml", """
+        domain: merge
+        descriptors:
+          - key: a
+            rate_limit: &base {unit: minute, requests_per_unit: 5, name: base}
+          - key: b
+            rate_limit:
+              <<: *base
+              requests_per_unit: 7
+        """));
+    assertEquals(2, rules.limitCount());
+    var b = rules.domains().get("merge").children().get("b").any().limits().get(0);
+    assertEquals(7, b.requestsPerUnit(), "explicit fields win over merged ones");
+    assertEquals(LimitUnit.MINUTE, b.unit());
+    assertEquals("base", b.name());
+  }
 }

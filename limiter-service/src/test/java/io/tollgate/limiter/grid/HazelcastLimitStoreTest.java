@@ -80,4 +80,17 @@ class HazelcastLimitStoreTest extends LimitStoreContractTest {
           .get(10, TimeUnit.SECONDS).remaining(), "key crash-" + k);
     }
   }
+
+  @Test
+  void theMemberPortRefusesHazelcastClients() {
+    com.hazelcast.client.config.ClientConfig config = new com.hazelcast.client.config.ClientConfig();
+    config.setClusterName(first.getConfig().getClusterName());
+    config.getNetworkConfig().addAddress("127.0.0.1:"
+        + first.getCluster().getLocalMember().getAddress().getPort());
+    config.getConnectionStrategyConfig().getConnectionRetryConfig()
+        .setClusterConnectTimeoutMillis(3_000);
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+        () -> com.hazelcast.client.HazelcastClient.newHazelcastClient(config).shutdown());
+  }
 }

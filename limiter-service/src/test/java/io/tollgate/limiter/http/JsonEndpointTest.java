@@ -102,4 +102,27 @@ class JsonEndpointTest {
       assertTrue(text.contains(name), "missing " + name + " in\n" + text);
     }
   }
+
+  @Test
+  void stalledJsonClientsDoNotBlockHealthChecks() throws Exception {
+    java.util.List<java.net.Socket> stalled = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 8; i++) {
+        java.net.Socket s = new java.net.Socket("127.0.0.1", limiter.httpPort());
+        s.getOutputStream().write(("POST /json HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            + "\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        stalled.add(s);
+      }
+      java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+      HttpResponse<String> health = client.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + limiter.httpPort() + "/healthz"))
+          .timeout(java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, health.statusCode());
+    } finally {
+      for (java.net.Socket s : stalled) {
+        s.close();
+      }
+    }
+  }
 }

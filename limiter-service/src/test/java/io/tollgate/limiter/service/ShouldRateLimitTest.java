@@ -276,4 +276,40 @@ class ShouldRateLimitTest {
     // Limit 2, near-limit threshold floor(2 * 0.8) = 1: the second hit is near the limit.
     assertEquals(near + 1, limiter.metric("ratelimit_near_limit_total" + rule));
   }
+
+  @Test
+  void hitsAddendAboveTwoToTheThirtyOneIsAHugeCostNotANegativeOne() {
+    RateLimitDescriptor d = descriptor("five", id);
+    for (int addend : new int[] {-1, Integer.MIN_VALUE}) { // 4294967295 and 2147483648 as uint32
+      RateLimitResponse r = call(request("test", d).toBuilder().setHitsAddend(addend).build());
+      assertEquals(Code.OVER_LIMIT, r.getOverallCode());
+    }
+    assertEquals(5, remaining(d), "nothing taken, nothing given");
+  }
+
+  @Test
+  void limitOverrideAboveTwoToTheThirtyOneWorks() {
+    RateLimitDescriptor d = descriptor("nothing_configured", id).toBuilder()
+        .setLimit(RateLimitDescriptor.RateLimitOverride.newBuilder().setRequestsPerUnit(-1)
+            .setUnit(RateLimitUnit.HOUR))
+        .build();
+    RateLimitResponse r = call(d);
+    assertEquals(Code.OK, r.getOverallCode());
+    assertEquals(-1, r.getStatuses(0).getCurrentLimit().getRequestsPerUnit());
+    assertEquals(-2, r.getStatuses(0).getLimitRemaining(), "4294967294 as uint32");
+  }
+
+  @Test
+  void aReplacedUnlimitedRuleStaysUnlimited() {
+    RateLimitResponse r = call(descriptor("vip", id), descriptor("replacer", id));
+    assertEquals(DescriptorStatus.newBuilder().setCode(Code.OK).setLimitRemaining(-1).build(),
+        r.getStatuses(0));
+    assertEquals(9, r.getStatuses(1).getLimitRemaining());
+  }
+
+  @Test
+  void detailedMetricOfAnEmptyValueKeepsTheSeparator() {
+    call(descriptor("detailed", ""));
+    assertTrue(limiter.metric("ratelimit_total_hits_total{rule=\"test.detailed_\"}") >= 1);
+  }
 }

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
-import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.LimitUnit;
 import io.tollgate.limiter.rule.RateLimitRule;
 import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.testing.Entries;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -304,26 +304,10 @@ class ConfigLoaderTest {
   }
 
   /** A descriptor from key, value pairs. */
-  private static DescriptorView d(String... keysAndValues) {
-    return new Entries(keysAndValues);
+  private static Entries d(String... keysAndValues) {
+    return Entries.of(keysAndValues);
   }
 
-  private record Entries(String... kv) implements DescriptorView {
-    @Override
-    public int size() {
-      return kv.length / 2;
-    }
-
-    @Override
-    public String key(int i) {
-      return kv[2 * i];
-    }
-
-    @Override
-    public String value(int i) {
-      return kv[2 * i + 1];
-    }
-  }
 
   @Test
   void yamlMergeKeysFillInFields() throws Exception {

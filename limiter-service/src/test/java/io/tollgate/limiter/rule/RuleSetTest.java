@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
+import io.tollgate.limiter.testing.Entries;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -285,23 +286,5 @@ class RuleSetTest {
             """.formatted(limit("4"))));
     assertEquals(4, rules.limitCount());
     assertEquals(0, RuleSet.EMPTY.limitCount());
-  }
-
-  /** A descriptor from key, value pairs. */
-  private record Entries(String... kv) implements DescriptorView {
-    @Override
-    public int size() {
-      return kv.length / 2;
-    }
-
-    @Override
-    public String key(int i) {
-      return kv[2 * i];
-    }
-
-    @Override
-    public String value(int i) {
-      return kv[2 * i + 1];
-    }
   }
 }

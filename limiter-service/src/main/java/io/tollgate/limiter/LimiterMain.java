@@ -50,8 +50,8 @@ public final class LimiterMain {
     }
 
     // Slow HTTP clients may not hold a connection forever (seconds; the JDK default is never).
-    System.setProperty("sun.net.httpserver.maxReqTime", "30");
-    System.setProperty("sun.net.httpserver.maxRspTime", "30");
+    System.setProperty("sun.net.httpserver.maxReqTime", "10");
+    System.setProperty("sun.net.httpserver.maxRspTime", "10");
 
     // Signals are handled from the start, so a SIGTERM during start-up still ends in an orderly
     // stop. The stop runs on the main thread, which is not a daemon: the JVM cannot exit half-way
@@ -76,7 +76,7 @@ public final class LimiterMain {
     } catch (IOException | RuntimeException e) {
       err.println("error: cannot start: " + e);
       server.stop();
-      System.exit(stopRequested.getCount() == 0 ? 0 : 1);
+      System.exit(1);
       return;
     }
     try {

@@ -85,8 +85,8 @@ public final class LimiterServer {
             settings.responseHeaders));
 
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
-    // a burst of calls queues instead of growing threads. The queue itself is bounded by the
-    // per-connection cap on concurrent calls below times the number of connections.
+    // a burst of calls queues instead of growing threads. The queue is not bounded; each client
+    // connection may have at most MAX_CALLS_PER_CONNECTION calls open.
     int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
     grpcExecutor = Executors.newFixedThreadPool(threads, r -> {
       Thread t = new Thread(r, "tollgate-grpc");

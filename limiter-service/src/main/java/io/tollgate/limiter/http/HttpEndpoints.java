@@ -16,10 +16,10 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -39,6 +39,8 @@ import java.util.function.BooleanSupplier;
  */
 public final class HttpEndpoints {
 
+  /** /json requests in progress at most. */
+  static final int MAX_JSON_IN_FLIGHT = 1_000;
   /** Largest accepted /json body; a request within every bound is far smaller. */
   static final int MAX_BODY_BYTES = 4 * 1024 * 1024;
   /** How long /json waits for a decision before answering 400; the gRPC path has no such cap. */
@@ -47,6 +49,8 @@ public final class HttpEndpoints {
   private final HttpServer server;
   private final ExecutorService executor;
   private final ExecutorService jsonExecutor;
+  /** /json requests admitted and not yet answered; past this many, /json answers 503. */
+  private final Semaphore jsonPermits = new Semaphore(MAX_JSON_IN_FLIGHT);
   private final RateLimitService service;
   private final LimiterMetrics metrics;
   private final BooleanSupplier serving;
@@ -64,20 +68,14 @@ public final class HttpEndpoints {
     this.metrics = metrics;
     this.serving = serving;
     this.server = HttpServer.create(address, 128);
-    // Two threads for health, metrics and handing /json over: all quick and never waiting.
-    this.executor = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "tollgate-http");
-      t.setDaemon(true);
-      return t;
-    });
-    // /json reads bodies and writes answers, which a slow client can stretch; its own pool keeps
-    // that away from health checks. Bounded: past 1,000 waiting requests /json answers 503.
-    this.jsonExecutor = new ThreadPoolExecutor(4, 4, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(1_000), r -> {
-          Thread t = new Thread(r, "tollgate-http-json");
-          t.setDaemon(true);
-          return t;
-        });
+    // The JDK server reads each request's line and headers on this pool, so a client that
+    // stalls holds a thread until sun.net.httpserver.maxReqTime (set by LimiterMain). Up to 32
+    // threads, created on demand and retired when idle, keep health checks answered while a few
+    // connections stall; the work itself (health, metrics, handing /json over) is quick.
+    this.executor = elasticPool(32, "tollgate-http");
+    // /json reads bodies and writes answers, which a slow client can stretch: its own pool keeps
+    // that away from health checks, and admission is capped by jsonPermits.
+    this.jsonExecutor = elasticPool(32, "tollgate-http-json");
     server.setExecutor(executor);
     server.createContext("/healthz", this::health);
     server.createContext("/healthcheck", this::health);
@@ -122,11 +120,28 @@ public final class HttpEndpoints {
       return;
     }
     long start = System.nanoTime();
+    if (!jsonPermits.tryAcquire()) {
+      metrics.recordRequest(Transport.JSON, Outcome.UNAVAILABLE, System.nanoTime() - start);
+      send(exchange, 503, "text/plain", "too many /json requests in progress\n");
+      return;
+    }
     try {
       jsonExecutor.execute(() -> decideJson(exchange, start));
-    } catch (RejectedExecutionException e) {
-      send(exchange, 503, "text/plain", "too many /json requests in progress\n");
+    } catch (RejectedExecutionException e) { // only once stopping
+      jsonPermits.release();
+      exchange.close();
     }
+  }
+
+  private static ExecutorService elasticPool(int threads, String name) {
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+        new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, name);
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
   /**
@@ -178,12 +193,15 @@ public final class HttpEndpoints {
                 "application/json", json);
           }, jsonExecutor);
     } catch (IOException | RuntimeException e) {
+      jsonPermits.release();
       exchange.close();
     }
   }
 
+  /** Sends a /json answer and releases its admission permit; never throws. */
   private void reply(HttpExchange exchange, long start, Outcome outcome, int status,
       String contentType, String body) {
+    jsonPermits.release();
     metrics.recordRequest(Transport.JSON, outcome, System.nanoTime() - start);
     try {
       send(exchange, status, contentType, body);

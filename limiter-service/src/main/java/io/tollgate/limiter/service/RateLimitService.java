@@ -70,8 +70,9 @@ public final class RateLimitService {
    * Decides a request. Never blocks: the answer completes on a store thread.
    *
    * @return the response; fails with {@link InvalidRequestException} for a request out of bounds
-   *     (nothing counted) or {@link StoreUnavailableException} when the grid cannot answer
-   *     (anything counted is handed back)
+   *     (nothing counted) or {@link StoreUnavailableException} when the grid cannot answer (the
+   *     units of limits that answered are handed back; a call that failed after its owner applied
+   *     it, e.g. when its backup did not acknowledge, may leave its units counted)
    */
   public CompletableFuture<RateLimitResponse> shouldRateLimit(RateLimitRequest request) {
     try {
@@ -101,6 +102,8 @@ public final class RateLimitService {
     private RateLimitRule[] callRule;
     private String[] callKey;
     private Decision[] results;
+    /** Per store call: whether its units were handed back; written before the refunds complete. */
+    private boolean[] refunded;
     private volatile Throwable failure;
     private AtomicInteger pending;
     private final CompletableFuture<RateLimitResponse> answer = new CompletableFuture<>();
@@ -229,13 +232,13 @@ public final class RateLimitService {
         boolean refund = f != null || (denied && !options.globalShadowMode());
         List<CompletableFuture<Boolean>> refunds = refund ? refundGranted() : List.of();
         if (refunds.isEmpty()) {
-          complete(f, refund);
+          complete(f);
         } else {
           // Answer only once the units are back, so the caller's next request sees them.
           CompletableFuture.allOf(refunds.toArray(CompletableFuture[]::new))
-              .whenComplete((ignored, error) -> complete(f, true));
+              .whenComplete((ignored, error) -> complete(f));
         }
-      } catch (RuntimeException e) {
+      } catch (Throwable e) {
         answer.completeExceptionally(e);
       }
     }
@@ -243,9 +246,11 @@ public final class RateLimitService {
     /** Hands back every unit that was granted; a refund that fails is counted, not retried. */
     private List<CompletableFuture<Boolean>> refundGranted() {
       List<CompletableFuture<Boolean>> refunds = new java.util.ArrayList<>();
+      refunded = new boolean[calls];
       for (int k = 0; k < calls; k++) {
         Decision d = results[k];
         if (d != null && d.allowed() && d.permits() > 0) {
+          final int call = k;
           CompletableFuture<Boolean> r;
           try {
             r = store.refund(callKey[k], callRule[k].algorithm(), d).toCompletableFuture();
@@ -255,6 +260,8 @@ public final class RateLimitService {
           refunds.add(r.whenComplete((changed, error) -> {
             if (error != null) {
               metrics.storeError(true);
+            } else {
+              refunded[call] = true;
             }
           }));
         }
@@ -262,7 +269,7 @@ public final class RateLimitService {
       return refunds;
     }
 
-    private void complete(Throwable f, boolean refunded) {
+    private void complete(Throwable f) {
       try {
         if (f != null) {
           answer.completeExceptionally(new StoreUnavailableException(
@@ -279,17 +286,13 @@ public final class RateLimitService {
           metrics.ruleStats(statKey).record(d.permits(), d.allowed(), rule.shadowMode(), d.used(),
               near);
         }
-        answer.complete(respond(refunded));
-      } catch (RuntimeException e) {
+        answer.complete(respond());
+      } catch (Throwable e) {
         answer.completeExceptionally(e);
       }
     }
 
     private RateLimitResponse respond() {
-      return respond(false);
-    }
-
-    private RateLimitResponse respond(boolean refunded) {
       RateLimitResponse.Builder response = RateLimitResponse.newBuilder();
       boolean over = false;
       DescriptorStatus closest = null;
@@ -313,8 +316,7 @@ public final class RateLimitService {
           Decision d = results[c];
           boolean deniedHere = !d.allowed() && !callRule[c].shadowMode();
           if (decisive < 0 || (deniedHere && !decisiveDenied)
-              || (deniedHere == decisiveDenied && remaining(c, refunded) < remaining(decisive,
-                  refunded))) {
+              || (deniedHere == decisiveDenied && remaining(c) < remaining(decisive))) {
             decisive = c;
             decisiveDenied = deniedHere;
           }
@@ -328,7 +330,7 @@ public final class RateLimitService {
                 .setRequestsPerUnit((int) rule.requestsPerUnit())
                 .setUnit(RateLimitResponse.RateLimit.Unit.valueOf(rule.unit().name())))
             .setLimitRemaining((int) Math.min(MAX_UINT32,
-                d.allowed() ? remaining(decisive, refunded) : 0))
+                d.allowed() ? remaining(decisive) : 0))
             .setDurationUntilReset(Duration.newBuilder()
                 .setSeconds(ceilSeconds(d.resetAfterNanos())))
             .build();
@@ -355,9 +357,9 @@ public final class RateLimitService {
     }
 
     /** Units left for a call, counting units handed back by a refund. */
-    private long remaining(int call, boolean refunded) {
+    private long remaining(int call) {
       Decision d = results[call];
-      return refunded && d.allowed() ? d.remaining() + d.permits() : d.remaining();
+      return refunded != null && refunded[call] ? d.remaining() + d.permits() : d.remaining();
     }
   }
 

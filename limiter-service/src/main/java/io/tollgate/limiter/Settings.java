@@ -76,11 +76,6 @@ public final class Settings {
           + "default ${DEFAULT-VALUE}).")
   int drainSeconds;
 
-  /** The config path. */
-  public Path config() {
-    return config;
-  }
-
   /** The member list, parsed. */
   public List<String> memberList() {
     List<String> out = new ArrayList<>();

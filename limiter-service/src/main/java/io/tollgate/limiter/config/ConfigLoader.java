@@ -51,13 +51,12 @@ public final class ConfigLoader {
 
   private static final Set<String> ROOT_FIELDS = Set.of("domain", "descriptors");
   private static final Set<String> DESCRIPTOR_FIELDS = Set.of("key", "value", "rate_limit",
-      "rate_limits", "descriptors", "shadow_mode", "detailed_metric");
+      "rate_limits", "descriptors", "shadow_mode", "quota_mode", "detailed_metric", "metadata");
   private static final Set<String> LIMIT_FIELDS = Set.of("unit", "requests_per_unit", "unlimited",
       "name", "replaces", "algorithm", "burst");
   private static final Set<String> REPLACES_FIELDS = Set.of("name");
   /** Fields of newer envoyproxy/ratelimit releases that Tollgate does not implement yet. */
-  private static final Set<String> UNSUPPORTED_FIELDS =
-      Set.of("quota_mode", "value_to_metric", "share_threshold", "metadata");
+  private static final Set<String> UNSUPPORTED_FIELDS = Set.of("value_to_metric", "share_threshold");
 
   private ConfigLoader() {}
 
@@ -327,13 +326,20 @@ public final class ConfigLoader {
             && bool(f.get("shadow_mode").getValueNode(), childPath + ".shadow_mode");
         boolean detailed = f.containsKey("detailed_metric")
             && bool(f.get("detailed_metric").getValueNode(), childPath + ".detailed_metric");
+        boolean quota = f.containsKey("quota_mode")
+            && bool(f.get("quota_mode").getValueNode(), childPath + ".quota_mode");
+        if (f.containsKey("metadata")) {
+          // Returned by envoyproxy/ratelimit only as opt-in response metadata, which Tollgate
+          // does not send: accepted so such configs load, checked for shape, otherwise unused.
+          mapping(f.get("metadata").getValueNode(), childPath + ".metadata");
+        }
         List<RateLimitRule> childLimits = new ArrayList<>();
         List<Node> limitNodes = new ArrayList<>();
         List<String> limitPaths = new ArrayList<>();
         if (f.containsKey("rate_limit")) {
           NodeTuple t = f.get("rate_limit");
-          childLimits.add(limit(t.getValueNode(), childPath + ".rate_limit", shadow, detailed,
-              statKey, 0));
+          childLimits.add(limit(t.getValueNode(), childPath + ".rate_limit", shadow, quota,
+              detailed, statKey, 0));
           limitNodes.add(t.getValueNode());
           limitPaths.add(childPath + ".rate_limit");
         }
@@ -341,8 +347,8 @@ public final class ConfigLoader {
           String listPath = childPath + ".rate_limits";
           List<Node> list = sequence(f.get("rate_limits").getValueNode(), listPath);
           for (int j = 0; j < list.size(); j++) {
-            childLimits.add(limit(list.get(j), listPath + "[" + j + "]", shadow, detailed,
-                statKey, childLimits.size()));
+            childLimits.add(limit(list.get(j), listPath + "[" + j + "]", shadow, quota,
+                detailed, statKey, childLimits.size()));
             limitNodes.add(list.get(j));
             limitPaths.add(listPath + "[" + j + "]");
           }
@@ -387,8 +393,8 @@ public final class ConfigLoader {
       }
     }
 
-    private RateLimitRule limit(Node node, String path, boolean shadow, boolean detailed,
-        String statKey, int index) throws ConfigException {
+    private RateLimitRule limit(Node node, String path, boolean shadow, boolean quota,
+        boolean detailed, String statKey, int index) throws ConfigException {
       MappingNode map = mapping(node, path);
       Map<String, NodeTuple> f = fields(map, path, LIMIT_FIELDS);
       boolean unlimited = f.containsKey("unlimited")
@@ -420,8 +426,8 @@ public final class ConfigLoader {
                 "must not be set when unlimited is true");
           }
         }
-        return new RateLimitRule(name, null, 0, null, true, shadow, detailed, replaces, statKey,
-            "u");
+        return new RateLimitRule(name, null, 0, null, true, shadow, quota, detailed, replaces,
+            statKey, "u");
       }
       if (!f.containsKey("unit")) {
         throw error(map, path + ".unit", "required field is missing (expected one of "
@@ -476,7 +482,7 @@ public final class ConfigLoader {
       }
       LimitAlgorithm algorithm = LimitAlgorithm.of(kind, rpu, unit.nanos(), burst);
       String tag = index + ":" + kind.ordinal() + ":" + unit.seconds();
-      return new RateLimitRule(name, unit, rpu, algorithm, false, shadow, detailed, replaces,
+      return new RateLimitRule(name, unit, rpu, algorithm, false, shadow, quota, detailed, replaces,
           statKey, tag);
     }
 

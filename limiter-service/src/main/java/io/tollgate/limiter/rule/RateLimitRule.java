@@ -15,6 +15,8 @@ import java.util.Objects;
  * @param algorithm the counting algorithm; {@code null} for an unlimited rule
  * @param unlimited whether the descriptor is explicitly exempt from limits
  * @param shadowMode whether a denial is only counted and reported as OK
+ * @param quotaMode whether a denial makes the request OVER_LIMIT only when every quota-mode
+ *     descriptor of the request is over (envoyproxy/ratelimit's {@code quota_mode})
  * @param detailedMetric whether metrics carry the request's descriptor values
  * @param replaces names of other limits this one replaces in the same request
  * @param statKey the bounded metric name, {@code domain.key_value.key...} as in the config
@@ -27,6 +29,7 @@ public record RateLimitRule(
     LimitAlgorithm algorithm,
     boolean unlimited,
     boolean shadowMode,
+    boolean quotaMode,
     boolean detailedMetric,
     List<String> replaces,
     String statKey,
@@ -52,6 +55,6 @@ public record RateLimitRule(
   public static RateLimitRule override(long requestsPerUnit, LimitUnit unit, String statKey) {
     return new RateLimitRule("", unit, requestsPerUnit,
         LimitAlgorithm.of(LimitAlgorithm.Kind.FIXED_WINDOW, requestsPerUnit, unit.nanos(), 0),
-        false, false, false, List.of(), statKey, "o" + unit.seconds());
+        false, false, false, false, List.of(), statKey, "o" + unit.seconds());
   }
 }

@@ -41,7 +41,8 @@ import java.util.function.Supplier;
  * OK with no limit; an {@code unlimited} rule is OK with the maximum remaining; a descriptor's
  * {@code limit} override applies a fixed window of its own; {@code replaces} drops the named
  * limits of the same request; shadow-mode denials are counted and reported as OK; the request's
- * {@code hits_addend} (0 means 1) is the cost unless a descriptor sets its own.
+ * {@code hits_addend} (0 means 1) is the cost unless a descriptor sets its own; a denial in
+ * {@code quota_mode} makes the request OVER_LIMIT only when every quota-mode descriptor is denied.
  */
 public final class RateLimitService {
 
@@ -220,16 +221,7 @@ public final class RateLimitService {
     private void finish() {
       try {
         Throwable f = failure;
-        boolean denied = false;
-        if (f == null) {
-          for (int k = 0; k < calls; k++) {
-            if (!results[k].allowed() && !callRule[k].shadowMode()) {
-              denied = true;
-              break;
-            }
-          }
-        }
-        boolean refund = f != null || (denied && !options.globalShadowMode());
+        boolean refund = f != null || (overLimit() && !options.globalShadowMode());
         List<CompletableFuture<Boolean>> refunds = refund ? refundGranted() : List.of();
         if (refunds.isEmpty()) {
           complete(f);
@@ -292,9 +284,35 @@ public final class RateLimitService {
       }
     }
 
+    /**
+     * Whether the request is over its limits, as envoyproxy/ratelimit decides it: some descriptor
+     * outside quota mode is denied (outside shadow mode), or every quota-mode descriptor is.
+     */
+    private boolean overLimit() {
+      int quotaDescriptors = 0;
+      int quotaDenied = 0;
+      int c = 0;
+      for (int i = 0; i < descriptorCount; i++) {
+        List<RateLimitRule> rules = limits[i];
+        if (rules.isEmpty() || rules.get(0).unlimited()) {
+          continue;
+        }
+        boolean denied = false;
+        for (int j = 0; j < rules.size(); j++, c++) {
+          denied |= !results[c].allowed() && !callRule[c].shadowMode();
+        }
+        if (rules.get(0).quotaMode()) {
+          quotaDescriptors++;
+          quotaDenied += denied ? 1 : 0;
+        } else if (denied) {
+          return true;
+        }
+      }
+      return quotaDescriptors > 0 && quotaDenied == quotaDescriptors;
+    }
+
     private RateLimitResponse respond() {
       RateLimitResponse.Builder response = RateLimitResponse.newBuilder();
-      boolean over = false;
       DescriptorStatus closest = null;
       int c = 0;
       for (int i = 0; i < descriptorCount; i++) {
@@ -335,9 +353,10 @@ public final class RateLimitService {
                 .setSeconds(ceilSeconds(d.resetAfterNanos())))
             .build();
         response.addStatuses(status);
-        over |= decisiveDenied;
+        // A quota-mode denial does not take the headers, as in envoyproxy/ratelimit.
+        boolean forcesHeaders = decisiveDenied && !rule.quotaMode();
         if (options.responseHeaders()
-            && (closest == null || (decisiveDenied && closest.getCode() != Code.OVER_LIMIT)
+            && (closest == null || (forcesHeaders && closest.getCode() != Code.OVER_LIMIT)
                 || (closest.getCode() != Code.OVER_LIMIT
                     && Integer.compareUnsigned(status.getLimitRemaining(),
                         closest.getLimitRemaining()) < 0))) {
@@ -352,6 +371,7 @@ public final class RateLimitService {
         response.addResponseHeadersToAdd(header("RateLimit-Reset",
             Long.toString(closest.getDurationUntilReset().getSeconds())));
       }
+      boolean over = calls > 0 && overLimit();
       response.setOverallCode(over && !options.globalShadowMode() ? Code.OVER_LIMIT : Code.OK);
       return response.build();
     }

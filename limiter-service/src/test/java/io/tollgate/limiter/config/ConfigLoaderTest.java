@@ -94,9 +94,9 @@ class ConfigLoaderTest {
                 + "(while parsing a flow mapping from line 4)"),
         Arguments.of("empty_file.yaml",
             "empty_file.yaml: the file is empty"),
-        Arguments.of("unsupported_quota_mode.yaml",
-            "unsupported_quota_mode.yaml:7: descriptors[0].quota_mode: "
-                + "'quota_mode' is not supported by Tollgate"),
+        Arguments.of("unsupported_share_threshold.yaml",
+            "unsupported_share_threshold.yaml:8: descriptors[0].share_threshold: "
+                + "'share_threshold' is not supported by Tollgate"),
         Arguments.of("descriptors_not_a_list.yaml",
             "descriptors_not_a_list.yaml:3: descriptors: expected a list, found a mapping"),
         Arguments.of("nested_error.yaml",
@@ -326,5 +326,27 @@ class ConfigLoaderTest {
     assertEquals(7, b.requestsPerUnit(), "explicit fields win over merged ones");
     assertEquals(LimitUnit.MINUTE, b.unit());
     assertEquals("base", b.name());
+  }
+
+  @Test
+  void quotaModeAndMetadataLoad() throws Exception {
+    RuleSet rules = ConfigLoader.parse(Map.of("q.yaml", """
+        domain: q
+        descriptors:
+          - key: plan
+            quota_mode: true
+            metadata: {team: billing, tags: [a, b]}
+            rate_limit: {unit: day, requests_per_unit: 5}
+        """));
+    assertTrue(rules.domains().get("q").children().get("plan").any().limits().get(0)
+        .quotaMode());
+  }
+
+  @Test
+  void metadataMustBeAMapping() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(Map.of(
+        "m.yaml", "domain: m\ndescriptors:\n  - key: k\n    metadata: [1]\n")));
+    assertEquals("m.yaml:4: descriptors[0].metadata: expected a mapping, found a list",
+        e.getMessage());
   }
 }

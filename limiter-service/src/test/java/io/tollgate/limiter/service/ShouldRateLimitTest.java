@@ -312,4 +312,18 @@ class ShouldRateLimitTest {
     call(descriptor("detailed", ""));
     assertTrue(limiter.metric("ratelimit_total_hits_total{rule=\"test.detailed_\"}") >= 1);
   }
+
+  @Test
+  void quotaModeDeniesOnlyWhenEveryQuotaDescriptorIsOver() {
+    RateLimitDescriptor a = descriptor("quota_a", id);
+    RateLimitDescriptor b = descriptor("quota_b", id);
+    assertEquals(Code.OK, call(a, b).getOverallCode());
+    RateLimitResponse r = call(a, b);
+    assertEquals(Code.OK, r.getOverallCode(), "quota_b still has room");
+    assertEquals(Code.OVER_LIMIT, r.getStatuses(0).getCode());
+    assertEquals(3, remaining(b), "an allowed request keeps what it took");
+    assertEquals(Code.OVER_LIMIT, call(a).getOverallCode(), "every quota descriptor is over");
+    assertEquals(Code.OVER_LIMIT, call(descriptor("five", id), a).getOverallCode());
+    assertEquals(5, remaining(descriptor("five", id)), "and a denied request takes nothing");
+  }
 }

@@ -13,13 +13,10 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.tollgate.limiter.testing.FakeClock;
-import io.tollgate.limiter.testing.InJvmLimiter;
-import java.nio.file.Path;
+import io.tollgate.limiter.testing.LimiterExtension;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -30,20 +27,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class BadInputTest {
 
-  private static final FakeClock CLOCK = new FakeClock();
   private static final RateLimitDescriptor VALID = descriptor("five", "bad-input");
-  private static InJvmLimiter limiter;
-
-  @BeforeAll
-  static void start() throws Exception {
-    limiter = InJvmLimiter.start(Path.of(BadInputTest.class.getResource("/service/rules.yaml")
-        .toURI()), CLOCK);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    limiter.close();
-  }
+  @RegisterExtension
+  static final LimiterExtension LIMITER = new LimiterExtension("/service/rules.yaml");
 
   static Stream<Arguments> badRequests() {
     String kib = "k".repeat(1025);
@@ -89,16 +75,16 @@ class BadInputTest {
   @MethodSource("badRequests")
   void rejectedWithTheReason(String name, RateLimitRequest request, String message) {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-        () -> limiter.client.call(request));
+        () -> LIMITER.limiter().client.call(request));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertEquals(message, e.getStatus().getDescription());
   }
 
   @AfterEach
   void nothingCountedAndStillServing() {
-    var status = limiter.client.call(request("test", withHits(VALID, 0))).getStatuses(0);
+    var status = LIMITER.limiter().client.call(request("test", withHits(VALID, 0))).getStatuses(0);
     assertEquals(Code.OK, status.getCode());
     assertEquals(5, status.getLimitRemaining(), "a rejected request changed a counter");
-    assertEquals(ServingStatus.SERVING, limiter.client.health());
+    assertEquals(ServingStatus.SERVING, LIMITER.limiter().client.health());
   }
 }

@@ -3,30 +3,16 @@ package io.tollgate.limiter.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.tollgate.limiter.testing.FakeClock;
-import io.tollgate.limiter.testing.InJvmLimiter;
+import io.tollgate.limiter.testing.LimiterExtension;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The HTTP port: /json, health and metrics. */
 class JsonEndpointTest {
 
-  private static final FakeClock CLOCK = new FakeClock();
-  private static InJvmLimiter limiter;
-
-  @BeforeAll
-  static void start() throws Exception {
-    limiter = InJvmLimiter.start(Path.of(JsonEndpointTest.class.getResource("/service/rules.yaml")
-        .toURI()), CLOCK);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    limiter.close();
-  }
+  @RegisterExtension
+  static final LimiterExtension LIMITER = new LimiterExtension("/service/rules.yaml");
 
   private static String body(String key, String value) {
     return "{\"domain\":\"test\",\"descriptors\":[{\"entries\":[{\"key\":\"" + key
@@ -35,34 +21,34 @@ class JsonEndpointTest {
 
   @Test
   void answersOkThenTooManyRequestsInProtoJson() throws Exception {
-    HttpResponse<String> ok = limiter.post("/json", body("one", "json"));
+    HttpResponse<String> ok = LIMITER.limiter().post("/json", body("one", "json"));
     assertEquals(200, ok.statusCode());
     assertEquals("application/json", ok.headers().firstValue("Content-Type").orElseThrow());
     assertEquals("{\"overallCode\":\"OK\",\"statuses\":[{\"code\":\"OK\",\"currentLimit\":"
         + "{\"requestsPerUnit\":1,\"unit\":\"MINUTE\"},\"durationUntilReset\":\"60s\"}]}",
         ok.body());
-    HttpResponse<String> over = limiter.post("/json", body("one", "json"));
+    HttpResponse<String> over = LIMITER.limiter().post("/json", body("one", "json"));
     assertEquals(429, over.statusCode());
     assertTrue(over.body().startsWith("{\"overallCode\":\"OVER_LIMIT\""), over.body());
   }
 
   @Test
   void malformedJsonIsBadRequest() throws Exception {
-    HttpResponse<String> r = limiter.post("/json", "{\"domain\": ");
+    HttpResponse<String> r = LIMITER.limiter().post("/json", "{\"domain\": ");
     assertEquals(400, r.statusCode());
     assertTrue(r.body().startsWith("invalid JSON RateLimitRequest: "), r.body());
   }
 
   @Test
   void unknownFieldIsBadRequest() throws Exception {
-    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"descriptor\":[]}");
+    HttpResponse<String> r = LIMITER.limiter().post("/json", "{\"domain\":\"test\",\"descriptor\":[]}");
     assertEquals(400, r.statusCode());
     assertTrue(r.body().contains("descriptor"), r.body());
   }
 
   @Test
   void negativeHitsAddendIsBadRequest() throws Exception {
-    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"hitsAddend\":-1,"
+    HttpResponse<String> r = LIMITER.limiter().post("/json", "{\"domain\":\"test\",\"hitsAddend\":-1,"
         + "\"descriptors\":[{\"entries\":[{\"key\":\"one\",\"value\":\"neg\"}]}]}");
     assertEquals(400, r.statusCode());
     assertTrue(r.body().startsWith("invalid JSON RateLimitRequest: "), r.body());
@@ -70,29 +56,29 @@ class JsonEndpointTest {
 
   @Test
   void invalidRequestIsBadRequestWithTheReason() throws Exception {
-    HttpResponse<String> r = limiter.post("/json", "{\"domain\":\"test\",\"descriptors\":[]}");
+    HttpResponse<String> r = LIMITER.limiter().post("/json", "{\"domain\":\"test\",\"descriptors\":[]}");
     assertEquals(400, r.statusCode());
     assertEquals("descriptors must not be empty\n", r.body());
   }
 
   @Test
   void onlyPostIsAllowedOnJson() throws Exception {
-    HttpResponse<String> r = limiter.get("/json");
+    HttpResponse<String> r = LIMITER.limiter().get("/json");
     assertEquals(405, r.statusCode());
     assertEquals("POST", r.headers().firstValue("Allow").orElseThrow());
   }
 
   @Test
   void healthEndpoints() throws Exception {
-    assertEquals(200, limiter.get("/healthz").statusCode());
-    assertEquals(200, limiter.get("/healthcheck").statusCode());
-    assertEquals(404, limiter.get("/healthz/extra").statusCode());
+    assertEquals(200, LIMITER.limiter().get("/healthz").statusCode());
+    assertEquals(200, LIMITER.limiter().get("/healthcheck").statusCode());
+    assertEquals(404, LIMITER.limiter().get("/healthz/extra").statusCode());
   }
 
   @Test
   void metricsArePrometheusText() throws Exception {
-    limiter.post("/json", body("five", "metrics"));
-    String text = limiter.get("/metrics").body();
+    LIMITER.limiter().post("/json", body("five", "metrics"));
+    String text = LIMITER.limiter().get("/metrics").body();
     for (String name : new String[] {"ratelimit_requests_seconds_bucket{code=\"OK\",transport=\"json\"",
         "ratelimit_requests_seconds_count{code=\"OK\",transport=\"json\"}",
         "ratelimit_total_hits_total{rule=\"test.five\"}",
@@ -108,7 +94,7 @@ class JsonEndpointTest {
     java.util.List<java.net.Socket> stalled = new java.util.ArrayList<>();
     try {
       for (int i = 0; i < 8; i++) {
-        java.net.Socket s = new java.net.Socket("127.0.0.1", limiter.httpPort());
+        java.net.Socket s = new java.net.Socket("127.0.0.1", LIMITER.limiter().httpPort());
         // Half stall in a /json body, half before the end of their headers.
         String partial = i % 2 == 0
             ? "POST /json HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"
@@ -119,7 +105,7 @@ class JsonEndpointTest {
       }
       java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
       HttpResponse<String> health = client.send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create("http://127.0.0.1:" + limiter.httpPort() + "/healthz"))
+              java.net.URI.create("http://127.0.0.1:" + LIMITER.limiter().httpPort() + "/healthz"))
           .timeout(java.time.Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(200, health.statusCode());
     } finally {

@@ -10,15 +10,12 @@ import com.google.common.util.concurrent.ListenableFuture;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
-import io.tollgate.limiter.testing.FakeClock;
-import io.tollgate.limiter.testing.InJvmLimiter;
-import java.nio.file.Path;
+import io.tollgate.limiter.testing.LimiterExtension;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Many concurrent requests, each with a descriptor shared by all and one of its caller's own:
@@ -28,21 +25,11 @@ class AllOrNothingConcurrencyTest {
 
   private static final int CALLERS = 20;
   private static final int REQUESTS_PER_CALLER = 10;
-  private static InJvmLimiter limiter;
-
-  @BeforeAll
-  static void start() throws Exception {
-    limiter = InJvmLimiter.start(Path.of(AllOrNothingConcurrencyTest.class
-        .getResource("/service/atomic.yaml").toURI()), new FakeClock());
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    limiter.close();
-  }
+  @RegisterExtension
+  static final LimiterExtension LIMITER = new LimiterExtension("/service/atomic.yaml");
 
   private static long remaining(RateLimitDescriptor d) {
-    return limiter.client.call(request("atomic", withHits(d, 0))).getStatuses(0)
+    return LIMITER.limiter().client.call(request("atomic", withHits(d, 0))).getStatuses(0)
         .getLimitRemaining();
   }
 
@@ -51,7 +38,7 @@ class AllOrNothingConcurrencyTest {
     List<ListenableFuture<RateLimitResponse>> calls = new ArrayList<>();
     for (int r = 0; r < REQUESTS_PER_CALLER; r++) {
       for (int c = 0; c < CALLERS; c++) {
-        calls.add(limiter.client.futureStub().withDeadlineAfter(30, TimeUnit.SECONDS)
+        calls.add(LIMITER.limiter().client.futureStub().withDeadlineAfter(30, TimeUnit.SECONDS)
             .shouldRateLimit(request("atomic", shared, descriptor("caller", run + c))));
       }
     }

@@ -14,13 +14,10 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.envoyproxy.envoy.type.v3.RateLimitUnit;
-import io.tollgate.limiter.testing.FakeClock;
-import io.tollgate.limiter.testing.InJvmLimiter;
-import java.nio.file.Path;
+import io.tollgate.limiter.testing.LimiterExtension;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.TestInfo;
 
 /**
@@ -29,21 +26,10 @@ import org.junit.jupiter.api.TestInfo;
  */
 class ShouldRateLimitTest {
 
-  private static final FakeClock CLOCK = new FakeClock();
-  private static InJvmLimiter limiter;
+  @RegisterExtension
+  static final LimiterExtension LIMITER = new LimiterExtension("/service/rules.yaml");
 
   private String id;
-
-  @BeforeAll
-  static void start() throws Exception {
-    limiter = InJvmLimiter.start(Path.of(ShouldRateLimitTest.class
-        .getResource("/service/rules.yaml").toURI()), CLOCK);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    limiter.close();
-  }
 
   @org.junit.jupiter.api.BeforeEach
   void name(TestInfo info) {
@@ -51,7 +37,7 @@ class ShouldRateLimitTest {
   }
 
   private static RateLimitResponse call(RateLimitRequest request) {
-    return limiter.client.call(request);
+    return LIMITER.limiter().client.call(request);
   }
 
   private static RateLimitResponse call(RateLimitDescriptor... descriptors) {
@@ -64,7 +50,7 @@ class ShouldRateLimitTest {
   }
 
   private static long secondsToNextMinute() {
-    long now = CLOCK.epochNanos();
+    long now = LIMITER.clock().epochNanos();
     long minute = 60_000_000_000L;
     long end = Math.floorDiv(now, minute) * minute + minute;
     return (end - now + 999_999_999L) / 1_000_000_000L;
@@ -95,7 +81,7 @@ class ShouldRateLimitTest {
     RateLimitDescriptor d = descriptor("one", id);
     assertEquals(Code.OK, call(d).getOverallCode());
     assertEquals(Code.OVER_LIMIT, call(d).getOverallCode());
-    CLOCK.advance(secondsToNextMinute(), TimeUnit.SECONDS);
+    LIMITER.clock().advance(secondsToNextMinute(), TimeUnit.SECONDS);
     assertEquals(Code.OK, call(d).getOverallCode());
   }
 
@@ -168,9 +154,9 @@ class ShouldRateLimitTest {
     assertEquals(Code.OVER_LIMIT, perSecond.getOverallCode());
     assertEquals(RateLimitResponse.RateLimit.Unit.SECOND,
         perSecond.getStatuses(0).getCurrentLimit().getUnit());
-    CLOCK.advance(1, TimeUnit.SECONDS);
+    LIMITER.clock().advance(1, TimeUnit.SECONDS);
     assertEquals(Code.OK, call(d).getOverallCode(), "third of the minute");
-    CLOCK.advance(1, TimeUnit.SECONDS);
+    LIMITER.clock().advance(1, TimeUnit.SECONDS);
     RateLimitResponse perMinute = call(d);
     if (perMinute.getOverallCode() == Code.OVER_LIMIT) {
       assertEquals(RateLimitResponse.RateLimit.Unit.MINUTE,
@@ -185,13 +171,13 @@ class ShouldRateLimitTest {
   void shadowModeReportsOkButCountsTheOverage() throws Exception {
     RateLimitDescriptor d = descriptor("shadow", id);
     String sample = "ratelimit_shadow_mode_total{rule=\"test.shadow\"}";
-    double before = limiter.metric(sample);
+    double before = LIMITER.limiter().metric(sample);
     assertEquals(Code.OK, call(d).getOverallCode());
     RateLimitResponse over = call(d);
     assertEquals(Code.OK, over.getOverallCode());
     assertEquals(Code.OK, over.getStatuses(0).getCode());
     assertEquals(0, over.getStatuses(0).getLimitRemaining());
-    assertEquals(before + 1, limiter.metric(sample));
+    assertEquals(before + 1, LIMITER.limiter().metric(sample));
   }
 
   @Test
@@ -231,10 +217,10 @@ class ShouldRateLimitTest {
     assertEquals(Code.OVER_LIMIT, denied.getOverallCode());
     assertEquals(1, denied.getStatuses(0).getDurationUntilReset().getSeconds(),
         "one token per second");
-    CLOCK.advance(1, TimeUnit.SECONDS);
+    LIMITER.clock().advance(1, TimeUnit.SECONDS);
     assertEquals(Code.OK, call(d).getOverallCode());
     assertEquals(Code.OVER_LIMIT, call(d).getOverallCode());
-    CLOCK.advance(10, TimeUnit.SECONDS);
+    LIMITER.clock().advance(10, TimeUnit.SECONDS);
     assertEquals(3, remaining(d), "refill stops at the burst");
   }
 
@@ -242,20 +228,20 @@ class ShouldRateLimitTest {
   void slidingWindowHasNoEdgeBurst() {
     RateLimitDescriptor d = descriptor("sliding", id);
     // Move to 1 s before a minute boundary and spend the whole limit there.
-    CLOCK.advance(secondsToNextMinute() - 1, TimeUnit.SECONDS);
+    LIMITER.clock().advance(secondsToNextMinute() - 1, TimeUnit.SECONDS);
     RateLimitResponse r = call(request("test", d).toBuilder().setHitsAddend(4).build());
     assertEquals(Code.OK, r.getOverallCode());
-    CLOCK.advance(2, TimeUnit.SECONDS);
+    LIMITER.clock().advance(2, TimeUnit.SECONDS);
     assertEquals(Code.OVER_LIMIT, call(d).getOverallCode(),
         "a fixed window would allow 4 more here");
-    CLOCK.advance(66, TimeUnit.SECONDS);
+    LIMITER.clock().advance(66, TimeUnit.SECONDS);
     assertEquals(Code.OK, call(d).getOverallCode());
   }
 
   @Test
   void detailedMetricCarriesTheValues() throws Exception {
     call(descriptor("detailed", id));
-    assertEquals(1, limiter.metric("ratelimit_total_hits_total{rule=\"test.detailed_" + id
+    assertEquals(1, LIMITER.limiter().metric("ratelimit_total_hits_total{rule=\"test.detailed_" + id
         + "\"}"));
   }
 
@@ -263,18 +249,18 @@ class ShouldRateLimitTest {
   void perRuleMetricsCountHitsAndOverLimit() throws Exception {
     RateLimitDescriptor d = descriptor("path", "/api", "user", id);
     String rule = "{rule=\"test.path_/api.user\"}";
-    double hits = limiter.metric("ratelimit_total_hits_total" + rule);
-    double over = limiter.metric("ratelimit_over_limit_total" + rule);
-    double within = limiter.metric("ratelimit_within_limit_total" + rule);
-    double near = limiter.metric("ratelimit_near_limit_total" + rule);
+    double hits = LIMITER.limiter().metric("ratelimit_total_hits_total" + rule);
+    double over = LIMITER.limiter().metric("ratelimit_over_limit_total" + rule);
+    double within = LIMITER.limiter().metric("ratelimit_within_limit_total" + rule);
+    double near = LIMITER.limiter().metric("ratelimit_near_limit_total" + rule);
     call(d);
     call(d);
     call(d);
-    assertEquals(hits + 3, limiter.metric("ratelimit_total_hits_total" + rule));
-    assertEquals(within + 2, limiter.metric("ratelimit_within_limit_total" + rule));
-    assertEquals(over + 1, limiter.metric("ratelimit_over_limit_total" + rule));
+    assertEquals(hits + 3, LIMITER.limiter().metric("ratelimit_total_hits_total" + rule));
+    assertEquals(within + 2, LIMITER.limiter().metric("ratelimit_within_limit_total" + rule));
+    assertEquals(over + 1, LIMITER.limiter().metric("ratelimit_over_limit_total" + rule));
     // Limit 2, near-limit threshold floor(2 * 0.8) = 1: the second hit is near the limit.
-    assertEquals(near + 1, limiter.metric("ratelimit_near_limit_total" + rule));
+    assertEquals(near + 1, LIMITER.limiter().metric("ratelimit_near_limit_total" + rule));
   }
 
   @Test
@@ -310,7 +296,7 @@ class ShouldRateLimitTest {
   @Test
   void detailedMetricOfAnEmptyValueKeepsTheSeparator() {
     call(descriptor("detailed", ""));
-    assertTrue(limiter.metric("ratelimit_total_hits_total{rule=\"test.detailed_\"}") >= 1);
+    assertTrue(LIMITER.limiter().metric("ratelimit_total_hits_total{rule=\"test.detailed_\"}") >= 1);
   }
 
   @Test

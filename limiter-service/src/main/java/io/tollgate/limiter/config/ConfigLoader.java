@@ -43,6 +43,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  * </ul>
  *
  * <p>Every problem is reported with the file, line and field path; unknown fields are errors.
+ * {@code metadata} is checked for shape and otherwise unused (Tollgate sends no response
+ * metadata).
  */
 public final class ConfigLoader {
 
@@ -51,12 +53,11 @@ public final class ConfigLoader {
 
   private static final Set<String> ROOT_FIELDS = Set.of("domain", "descriptors");
   private static final Set<String> DESCRIPTOR_FIELDS = Set.of("key", "value", "rate_limit",
-      "rate_limits", "descriptors", "shadow_mode", "quota_mode", "detailed_metric", "metadata");
+      "rate_limits", "descriptors", "shadow_mode", "quota_mode", "detailed_metric", "metadata",
+      "value_to_metric", "share_threshold");
   private static final Set<String> LIMIT_FIELDS = Set.of("unit", "requests_per_unit", "unlimited",
       "name", "replaces", "algorithm", "burst");
   private static final Set<String> REPLACES_FIELDS = Set.of("name");
-  /** Fields of newer envoyproxy/ratelimit releases that Tollgate does not implement yet. */
-  private static final Set<String> UNSUPPORTED_FIELDS = Set.of("value_to_metric", "share_threshold");
 
   private ConfigLoader() {}
 
@@ -210,9 +211,6 @@ public final class ConfigLoader {
         String name = k.getValue();
         String fieldPath = path.isEmpty() ? name : path + "." + name;
         if (!allowed.contains(name)) {
-          if (UNSUPPORTED_FIELDS.contains(name)) {
-            throw error(keyNode, fieldPath, "'" + name + "' is not supported by Tollgate");
-          }
           throw error(keyNode, fieldPath,
               "unknown field '" + name + "' (expected one of " + String.join(", ",
                   new java.util.TreeSet<>(allowed)) + ")");
@@ -296,11 +294,12 @@ public final class ConfigLoader {
     DescriptorNode descriptors(NodeTuple tuple, String path, String domain, String statPrefix)
         throws ConfigException {
       return node(List.of(), tuple == null ? List.of() : sequence(tuple.getValueNode(), path), path,
-          domain, statPrefix);
+          domain, statPrefix, false, false);
     }
 
     private DescriptorNode node(List<RateLimitRule> limits, List<Node> children, String path,
-        String domain, String statPrefix) throws ConfigException {
+        String domain, String statPrefix, boolean valueToMetric, boolean shareThreshold)
+        throws ConfigException {
       Map<String, Map<String, DescriptorNode>> exact = new LinkedHashMap<>();
       Map<String, List<DescriptorNode.Wildcard>> wildcards = new LinkedHashMap<>();
       Map<String, DescriptorNode> any = new LinkedHashMap<>();
@@ -328,6 +327,14 @@ public final class ConfigLoader {
             && bool(f.get("detailed_metric").getValueNode(), childPath + ".detailed_metric");
         boolean quota = f.containsKey("quota_mode")
             && bool(f.get("quota_mode").getValueNode(), childPath + ".quota_mode");
+        boolean childValueToMetric = f.containsKey("value_to_metric")
+            && bool(f.get("value_to_metric").getValueNode(), childPath + ".value_to_metric");
+        boolean childShares = f.containsKey("share_threshold")
+            && bool(f.get("share_threshold").getValueNode(), childPath + ".share_threshold");
+        if (childShares && value.indexOf('*') < 0) {
+          throw error(f.get("share_threshold").getKeyNode(), childPath + ".share_threshold",
+              "applies only to a value with a * wildcard, and value is '" + value + "'");
+        }
         if (f.containsKey("metadata")) {
           // Returned by envoyproxy/ratelimit only as opt-in response metadata, which Tollgate
           // does not send: accepted so such configs load, checked for shape, otherwise unused.
@@ -358,7 +365,7 @@ public final class ConfigLoader {
             ? sequence(f.get("descriptors").getValueNode(), childPath + ".descriptors")
             : List.of();
         DescriptorNode child = node(childLimits, grandChildren, childPath + ".descriptors",
-            domain, statKey);
+            domain, statKey, childValueToMetric, childShares);
         if (value.isEmpty()) {
           any.put(key, child);
         } else if (value.indexOf('*') >= 0) {
@@ -377,7 +384,7 @@ public final class ConfigLoader {
         byKey.put(k, new DescriptorNode.KeyChildren(exact.getOrDefault(k, Map.of()),
             wildcards.getOrDefault(k, List.of()), any.get(k)));
       }
-      return new DescriptorNode(limits, byKey);
+      return new DescriptorNode(limits, byKey, valueToMetric, shareThreshold);
     }
 
     /** Rejects an unlimited limit beside others; reports the unlimited one's line and path. */

@@ -15,14 +15,40 @@ public final class DescriptorNode {
 
   private final List<RateLimitRule> limits;
   private final Map<String, KeyChildren> children;
+  private final boolean valueToMetric;
+  private final boolean shareThreshold;
 
   /**
    * @param limits the limits at this node, possibly empty
    * @param children per entry key, the nodes below
    */
   public DescriptorNode(List<RateLimitRule> limits, Map<String, KeyChildren> children) {
+    this(limits, children, false, false);
+  }
+
+  /**
+   * @param limits the limits at this node, possibly empty
+   * @param children per entry key, the nodes below
+   * @param valueToMetric metric names show the request's value where this node matched by
+   *     wildcard or by key alone
+   * @param shareThreshold every value this wildcard node matches shares one counter
+   */
+  public DescriptorNode(List<RateLimitRule> limits, Map<String, KeyChildren> children,
+      boolean valueToMetric, boolean shareThreshold) {
     this.limits = List.copyOf(limits);
     this.children = Map.copyOf(children);
+    this.valueToMetric = valueToMetric;
+    this.shareThreshold = shareThreshold;
+  }
+
+  /** Whether metric names show the request's value for this node ({@code value_to_metric}). */
+  public boolean valueToMetric() {
+    return valueToMetric;
+  }
+
+  /** Whether the values this wildcard matches share one counter ({@code share_threshold}). */
+  public boolean shareThreshold() {
+    return shareThreshold;
   }
 
   /** The limits at this node; empty when the node only leads to deeper ones. */
@@ -61,13 +87,19 @@ public final class DescriptorNode {
       if (node != null) {
         return node;
       }
+      Wildcard w = firstWildcard(value);
+      return w != null ? w.node() : any;
+    }
+
+    /** The first wildcard child matching {@code value}, or {@code null}. */
+    Wildcard firstWildcard(String value) {
       for (int i = 0; i < wildcards.size(); i++) {
         Wildcard w = wildcards.get(i);
         if (w.matches(value)) {
-          return w.node();
+          return w;
         }
       }
-      return any;
+      return null;
     }
   }
 

@@ -13,6 +13,8 @@ public final class RuleSet {
 
   private final Map<String, DescriptorNode> domains;
   private final Map<String, String> sources;
+  /** Domains with a value_to_metric or share_threshold node, which need {@link #matchPath}. */
+  private final java.util.Set<String> pathDomains;
 
   /**
    * @param domains each domain's root node
@@ -21,6 +23,121 @@ public final class RuleSet {
   public RuleSet(Map<String, DescriptorNode> domains, Map<String, String> sources) {
     this.domains = Map.copyOf(domains);
     this.sources = Map.copyOf(sources);
+    java.util.Set<String> path = new java.util.HashSet<>();
+    for (Map.Entry<String, DescriptorNode> e : this.domains.entrySet()) {
+      if (usesPath(e.getValue())) {
+        path.add(e.getKey());
+      }
+    }
+    this.pathDomains = java.util.Set.copyOf(path);
+  }
+
+  private static boolean usesPath(DescriptorNode node) {
+    if (node.valueToMetric() || node.shareThreshold()) {
+      return true;
+    }
+    for (DescriptorNode.KeyChildren kc : node.children().values()) {
+      for (DescriptorNode c : kc.exact().values()) {
+        if (usesPath(c)) {
+          return true;
+        }
+      }
+      for (DescriptorNode.Wildcard w : kc.wildcards()) {
+        if (usesPath(w.node())) {
+          return true;
+        }
+      }
+      if (kc.any() != null && usesPath(kc.any())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether a domain has {@code value_to_metric} or {@code share_threshold} nodes, whose
+   * descriptors must be matched with {@link #matchPath} to name their counters and metrics.
+   */
+  public boolean usesPathFeatures(String domain) {
+    return pathDomains.contains(domain);
+  }
+
+  /**
+   * The outcome of {@link #matchPath}.
+   *
+   * @param limits the limits, as {@link #match} finds them
+   * @param keyValues per entry, the value its counter is keyed by; {@code null} when every entry
+   *     uses its own value. A {@code share_threshold} wildcard puts its pattern here, so all the
+   *     values it matches share one counter
+   * @param statKey the metric name: the rule's, with the request's value where a node asks for
+   *     {@code value_to_metric}
+   * @param detailedStatKey the {@code detailed_metric} name when a shared pattern replaces a
+   *     value; {@code null} otherwise
+   */
+  public record PathMatch(
+      List<RateLimitRule> limits, String[] keyValues, String statKey, String detailedStatKey) {}
+
+  /**
+   * Matches like {@link #match} and also names the counter and metric as envoyproxy/ratelimit
+   * does for {@code value_to_metric} and {@code share_threshold} nodes.
+   */
+  public PathMatch matchPath(String domain, DescriptorView descriptor) {
+    DescriptorNode node = domains.get(domain);
+    if (node == null) {
+      return new PathMatch(List.of(), null, null, null);
+    }
+    int n = descriptor.size();
+    String[] keyValues = null;
+    StringBuilder stat = new StringBuilder(domain);
+    StringBuilder detailed = new StringBuilder(domain);
+    for (int i = 0; i < n; i++) {
+      String key = descriptor.key(i);
+      String value = descriptor.value(i);
+      DescriptorNode.KeyChildren kc = node.children().get(key);
+      if (kc == null) {
+        return new PathMatch(List.of(), null, null, null);
+      }
+      DescriptorNode next = kc.exact().get(value);
+      String shown;
+      String keyValue = value;
+      if (next != null) {
+        shown = value;
+      } else {
+        DescriptorNode.Wildcard w = kc.firstWildcard(value);
+        if (w != null) {
+          next = w.node();
+          if (next.shareThreshold()) {
+            shown = w.pattern();
+            keyValue = w.pattern();
+          } else {
+            shown = next.valueToMetric() ? value : w.pattern();
+          }
+        } else {
+          next = kc.any();
+          if (next == null) {
+            return new PathMatch(List.of(), null, null, null);
+          }
+          shown = next.valueToMetric() ? value : "";
+        }
+      }
+      stat.append('.').append(key);
+      if (!shown.isEmpty()) {
+        stat.append('_').append(shown);
+      }
+      detailed.append('.').append(key);
+      if (!keyValue.isEmpty()) {
+        detailed.append('_').append(keyValue);
+      }
+      if (!keyValue.equals(value)) {
+        if (keyValues == null) {
+          keyValues = new String[n];
+        }
+        keyValues[i] = keyValue;
+      }
+      node = next;
+    }
+    return new PathMatch(node.limits(), keyValues, stat.toString(),
+        keyValues == null ? null : detailed.toString());
   }
 
   /** The domains' root nodes. */

@@ -14,13 +14,25 @@ final class LimitKeys {
 
   private LimitKeys() {}
 
-  static String key(String domain, RateLimitDescriptor descriptor, RateLimitRule rule) {
+  /**
+   * @param keyValues per entry, a value to key by instead of the entry's own (a shared wildcard
+   *     pattern); {@code null}, or {@code null} elements, for the entries' own values
+   */
+  static String key(String domain, RateLimitDescriptor descriptor, RateLimitRule rule,
+      String[] keyValues) {
     StringBuilder sb = new StringBuilder(64);
     append(sb, domain);
     for (int i = 0, n = descriptor.getEntriesCount(); i < n; i++) {
       RateLimitDescriptor.Entry e = descriptor.getEntries(i);
       append(sb, e.getKey());
-      append(sb, e.getValue());
+      String shared = keyValues == null ? null : keyValues[i];
+      if (shared != null) {
+        // A '*' cannot start a length prefix, so a shared pattern never collides with a value.
+        sb.append('*');
+        append(sb, shared);
+      } else {
+        append(sb, e.getValue());
+      }
     }
     return sb.append(rule.tag()).toString();
   }

@@ -97,6 +97,10 @@ public final class RateLimitService {
     /** Per descriptor: the limits that apply, after {@code replaces}. */
     private final List<RateLimitRule>[] limits;
     private final long[] permits;
+    /** Per descriptor, set only for value_to_metric / share_threshold domains: see PathMatch. */
+    private String[][] keyValues;
+    private String[] statKeys;
+    private String[] detailedStatKeys;
     /** Per store call: descriptor index, rule, key and result. */
     private int calls;
     private int[] callDescriptor;
@@ -128,6 +132,17 @@ public final class RateLimitService {
           matched = List.of(RateLimitRule.override(
               Integer.toUnsignedLong(d.getLimit().getRequestsPerUnit()),
               LimitUnit.valueOf(d.getLimit().getUnit().name()), overrideStatKey(d)));
+        } else if (ruleSet.usesPathFeatures(domain)) {
+          RuleSet.PathMatch m = ruleSet.matchPath(domain, new View(d));
+          matched = m.limits();
+          if (keyValues == null) {
+            keyValues = new String[descriptorCount][];
+            statKeys = new String[descriptorCount];
+            detailedStatKeys = new String[descriptorCount];
+          }
+          keyValues[i] = m.keyValues();
+          statKeys[i] = m.statKey();
+          detailedStatKeys[i] = m.detailedStatKey();
         } else {
           matched = ruleSet.match(domain, new View(d));
         }
@@ -189,7 +204,8 @@ public final class RateLimitService {
           if (!rule.unlimited()) {
             callDescriptor[c] = i;
             callRule[c] = rule;
-            callKey[c] = LimitKeys.key(domain, request.getDescriptors(i), rule);
+            callKey[c] = LimitKeys.key(domain, request.getDescriptors(i), rule,
+                keyValues == null ? null : keyValues[i]);
             c++;
           }
         }
@@ -271,9 +287,7 @@ public final class RateLimitService {
         for (int k = 0; k < calls; k++) {
           Decision d = results[k];
           RateLimitRule rule = callRule[k];
-          String statKey = rule.detailedMetric()
-              ? LimitKeys.detailedStatKey(domain, request.getDescriptors(callDescriptor[k]))
-              : rule.statKey();
+          String statKey = statKey(callDescriptor[k], rule);
           long near = (long) Math.floor(d.limit() * options.nearLimitRatio());
           metrics.ruleStats(statKey).record(d.permits(), d.allowed(), rule.shadowMode(), d.used(),
               near);
@@ -309,6 +323,16 @@ public final class RateLimitService {
         }
       }
       return quotaDescriptors > 0 && quotaDenied == quotaDescriptors;
+    }
+
+    /** The metric name for a rule's decision on descriptor {@code i}. */
+    private String statKey(int i, RateLimitRule rule) {
+      boolean path = statKeys != null && statKeys[i] != null;
+      if (rule.detailedMetric()) {
+        return path && detailedStatKeys[i] != null ? detailedStatKeys[i]
+            : LimitKeys.detailedStatKey(domain, request.getDescriptors(i));
+      }
+      return path ? statKeys[i] : rule.statKey();
     }
 
     private RateLimitResponse respond() {

@@ -94,9 +94,9 @@ class ConfigLoaderTest {
                 + "(while parsing a flow mapping from line 4)"),
         Arguments.of("empty_file.yaml",
             "empty_file.yaml: the file is empty"),
-        Arguments.of("unsupported_share_threshold.yaml",
-            "unsupported_share_threshold.yaml:8: descriptors[0].share_threshold: "
-                + "'share_threshold' is not supported by Tollgate"),
+        Arguments.of("share_threshold_without_wildcard.yaml",
+            "share_threshold_without_wildcard.yaml:8: descriptors[0].share_threshold: "
+                + "applies only to a value with a * wildcard, and value is '/files'"),
         Arguments.of("descriptors_not_a_list.yaml",
             "descriptors_not_a_list.yaml:3: descriptors: expected a list, found a mapping"),
         Arguments.of("nested_error.yaml",

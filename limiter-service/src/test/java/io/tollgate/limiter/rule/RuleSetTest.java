@@ -287,4 +287,39 @@ class RuleSetTest {
     assertEquals(4, rules.limitCount());
     assertEquals(0, RuleSet.EMPTY.limitCount());
   }
+
+  @Test
+  void matchPathFindsTheSameLimitsAndNamesCountersAndMetrics() throws Exception {
+    RuleSet rules = ConfigLoader.parse(Map.of("p.yaml", """
+        domain: p
+        descriptors:
+          - key: file
+            value: "/f/*"
+            share_threshold: true
+            rate_limit: {unit: minute, requests_per_unit: 1, name: shared}
+          - key: user
+            value_to_metric: true
+            descriptors:
+              - key: op
+                rate_limit: {unit: minute, requests_per_unit: 2, name: per_op}
+          - key: plain
+            value: "x*"
+            rate_limit: {unit: minute, requests_per_unit: 3, name: plain}
+        """));
+    assertTrue(rules.usesPathFeatures("p"));
+    for (Entries d : List.of(Entries.of("file", "/f/a"), Entries.of("user", "u1", "op", "get"),
+        Entries.of("plain", "xy"), Entries.of("user", "u1"), Entries.of("nope", "1"))) {
+      assertEquals(rules.match("p", d), rules.matchPath("p", d).limits(), d.toString());
+    }
+    RuleSet.PathMatch shared = rules.matchPath("p", Entries.of("file", "/f/a"));
+    assertEquals("/f/*", shared.keyValues()[0]);
+    assertEquals("p.file_/f/*", shared.statKey());
+    assertEquals("p.file_/f/*", shared.detailedStatKey());
+    RuleSet.PathMatch user = rules.matchPath("p", Entries.of("user", "u1", "op", "get"));
+    assertNull(user.keyValues());
+    assertEquals("p.user_u1.op", user.statKey());
+    assertEquals("p.plain_x*", rules.matchPath("p", Entries.of("plain", "xy")).statKey());
+    assertFalse(ConfigLoader.parse(Map.of("q.yaml", "domain: q\ndescriptors: []\n"))
+        .usesPathFeatures("q"));
+  }
 }

@@ -312,4 +312,19 @@ class ShouldRateLimitTest {
     assertEquals(Code.OVER_LIMIT, call(descriptor("five", id), a).getOverallCode());
     assertEquals(5, remaining(descriptor("five", id)), "and a denied request takes nothing");
   }
+
+  @Test
+  void shareThresholdGivesEveryMatchingValueOneCounter() {
+    assertEquals(1, call(descriptor("file", "/files/a")).getStatuses(0).getLimitRemaining());
+    assertEquals(0, call(descriptor("file", "/files/b")).getStatuses(0).getLimitRemaining());
+    assertEquals(Code.OVER_LIMIT, call(descriptor("file", "/files/c")).getOverallCode());
+  }
+
+  @Test
+  void valueToMetricPutsTheRequestValueInTheMetricName() {
+    call(descriptor("tenant", id));
+    assertEquals(1, LIMITER.limiter().metric("ratelimit_total_hits_total{rule=\"test.tenant_" + id
+        + "\"}"));
+    assertEquals(99, remaining(descriptor("tenant", id)), "each value still has its own counter");
+  }
 }

@@ -109,6 +109,8 @@ public final class RateLimitService {
     private Decision[] results;
     /** Per store call: whether its units were handed back; written before the refunds complete. */
     private boolean[] refunded;
+    /** Whether the request is over its limits; set once all calls answered. */
+    private boolean over;
     private volatile Throwable failure;
     private AtomicInteger pending;
     private final CompletableFuture<RateLimitResponse> answer = new CompletableFuture<>();
@@ -237,7 +239,8 @@ public final class RateLimitService {
     private void finish() {
       try {
         Throwable f = failure;
-        boolean refund = f != null || (overLimit() && !options.globalShadowMode());
+        over = f == null && overLimit();
+        boolean refund = f != null || (over && !options.globalShadowMode());
         List<CompletableFuture<Boolean>> refunds = refund ? refundGranted() : List.of();
         if (refunds.isEmpty()) {
           complete(f);
@@ -395,7 +398,6 @@ public final class RateLimitService {
         response.addResponseHeadersToAdd(header("RateLimit-Reset",
             Long.toString(closest.getDurationUntilReset().getSeconds())));
       }
-      boolean over = calls > 0 && overLimit();
       response.setOverallCode(over && !options.globalShadowMode() ? Code.OVER_LIMIT : Code.OK);
       return response.build();
     }

@@ -31,7 +31,12 @@ public final class HazelcastLimitStore implements LimitStore {
 
   /** Creates a store over the counters map of a member configured by {@link #configure}. */
   public HazelcastLimitStore(HazelcastInstance member) {
-    this.counters = member.getMap(COUNTERS_MAP);
+    this(member, COUNTERS_MAP);
+  }
+
+  /** Creates a store over another map of limit states (e.g. the quota counters). */
+  public HazelcastLimitStore(HazelcastInstance member, String mapName) {
+    this.counters = member.getMap(mapName);
   }
 
   /**

@@ -100,7 +100,7 @@ final class PlansFile {
     Map<String, NodeTuple> f = parser.fields(root, "", ROOT);
 
     Throttle account = PlanConfig.DEFAULT_ACCOUNT_THROTTLE;
-    if (f.containsKey("account")) {
+    if (f.containsKey("account") && !isNull(f.get("account").getValueNode())) {
       MappingNode map = mapping(f.get("account").getValueNode(), "account");
       Map<String, NodeTuple> af = parser.fields(map, "account", ACCOUNT_FIELDS);
       if (af.containsKey("throttle")) {
@@ -287,6 +287,10 @@ final class PlansFile {
     MappingNode map = mapping(node, path);
     Map<String, NodeTuple> f = parser.fields(map, path, QUOTA_FIELDS);
     long limit = whole(required(f, map, path, "limit"), path + ".limit");
+    if (!f.containsKey("period")) {
+      throw parser.error(map, path + ".period",
+          "required field is missing (expected DAY, WEEK or MONTH)");
+    }
     Node periodNode = required(f, map, path, "period");
     String periodText = parser.string(periodNode, path + ".period");
     int offset = 0;
@@ -317,7 +321,7 @@ final class PlansFile {
     if (tuple != null) {
       String path = parentPath + ".methods";
       Node node = tuple.getValueNode();
-      if (!(node instanceof ScalarNode s && s.getTag().equals(Tag.NULL))) {
+      if (!isNull(node)) {
         collectMethods(mapping(node, path), parentPath, methods, new HashMap<>());
       }
     }
@@ -367,6 +371,11 @@ final class PlansFile {
         out.putIfAbsent(e.getKey(), e.getValue());
       }
     }
+  }
+
+  /** An empty value ({@code account:} with nothing after it), read as an empty section. */
+  private static boolean isNull(Node node) {
+    return node instanceof ScalarNode s && s.getTag().equals(Tag.NULL);
   }
 
   private MappingNode mapping(Node node, String path) throws ConfigException {

@@ -28,9 +28,11 @@ import io.tollgate.limiter.cluster.GridMember;
 import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
+import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.grid.HazelcastLimitStore;
 import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
@@ -89,8 +91,10 @@ public final class LimiterServer {
    */
   public void start() throws ConfigException, IOException {
     Map<String, String> texts = ConfigLoader.read(settings.config);
-    RuleSet initial = ConfigLoader.parse(texts);
+    LoadedConfig loaded = ConfigLoader.load(texts);
+    RuleSet initial = loaded.rules();
     rules.set(initial);
+    planConfig.set(loaded.plans());
     metrics.configLoaded(true);
     LOG.info("loaded " + initial.limitCount() + " limits in " + initial.domains().size()
         + " domains from " + settings.config);
@@ -171,7 +175,10 @@ public final class LimiterServer {
     }
     LOG.info("HTTP listening on " + settings.bind + ":" + http.port());
 
-    watcher = new ConfigWatcher(settings.config, texts, rules::set, metrics::configLoaded);
+    watcher = new ConfigWatcher(settings.config, texts, c -> {
+      rules.set(c.rules());
+      planConfig.set(c.plans());
+    }, metrics::configLoaded);
     watcher.start(settings.reloadIntervalMillis);
 
     serving = true;

@@ -498,7 +498,8 @@ public final class ConfigLoader {
         String aName = string(a, path + ".algorithm");
         kind = null;
         for (LimitAlgorithm.Kind k : LimitAlgorithm.Kind.values()) {
-          if (k.configName().equalsIgnoreCase(aName)) {
+          // Calendar quotas belong to usage plans; a rule cannot name one.
+          if (k != LimitAlgorithm.Kind.CALENDAR_QUOTA && k.configName().equalsIgnoreCase(aName)) {
             kind = k;
           }
         }

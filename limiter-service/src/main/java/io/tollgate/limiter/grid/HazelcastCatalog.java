@@ -229,7 +229,8 @@ public final class HazelcastCatalog implements CatalogStore {
 
   @Override
   public QuotaSnapshot adjustQuota(String key, CalendarQuota quota, Long remaining) {
-    return quotaStates.executeOnKey(key, new QuotaAdjustProcessor(quota, remaining));
+    return quotaStates.executeOnKey(key, remaining == null
+        ? QuotaAdjustProcessor.reset(quota) : QuotaAdjustProcessor.grant(quota, remaining));
   }
 
   @Override
@@ -239,10 +240,5 @@ public final class HazelcastCatalog implements CatalogStore {
     // member, so the report counts every allowed check.
     quotaStates.flush();
     return quotaRepository.dailyUsage(planId, keyIds, from, to);
-  }
-
-  /** The counter key of a plan and key. */
-  public static String quotaKey(String planId, String keyId) {
-    return QuotaMapStore.key(planId, keyId);
   }
 }

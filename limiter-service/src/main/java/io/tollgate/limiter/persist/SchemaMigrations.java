@@ -163,23 +163,25 @@ final class SchemaMigrations {
         }
         continue;
       }
-      try (Statement s = c.createStatement()) {
-        for (String sql : m.statements()) {
-          s.execute(sql);
+      try {
+        try (Statement s = c.createStatement()) {
+          for (String sql : m.statements()) {
+            s.execute(sql);
+          }
         }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tollgate_schema_version"
+            + " (version, name, checksum, applied_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP)")) {
+          ps.setInt(1, m.version());
+          ps.setString(2, m.name());
+          ps.setLong(3, m.checksum());
+          ps.executeUpdate();
+        }
+        c.commit();
       } catch (SQLException e) {
         c.rollback();
         throw new SQLException("migration " + m.name() + ": " + e.getMessage(), e.getSQLState(),
             e.getErrorCode(), e);
       }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO tollgate_schema_version"
-          + " (version, name, checksum, applied_at) VALUES (?, ?, ?, CURRENT_TIMESTAMP)")) {
-        ps.setInt(1, m.version());
-        ps.setString(2, m.name());
-        ps.setLong(3, m.checksum());
-        ps.executeUpdate();
-      }
-      c.commit();
       LOG.info(() -> "applied migration " + m.name());
     }
     c.setAutoCommit(true);

@@ -6,6 +6,7 @@
  *
  * <p>The repositories are called by the grid's MapStore adapters, on partition threads and on the
  * write-behind thread: every method is one short transaction. Imports {@code plan} and
- * {@code algorithm} only; never Hazelcast or gRPC.
+ * {@code algorithm} of Tollgate, JDBC, HikariCP and H2 (for its bind address); never Hazelcast or
+ * gRPC.
  */
 package io.tollgate.limiter.persist;

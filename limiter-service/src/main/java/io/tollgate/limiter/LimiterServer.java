@@ -16,8 +16,6 @@ import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.http.AdminEndpoints;
 import io.tollgate.limiter.persist.Database;
 import io.tollgate.limiter.persist.DatabaseSettings;
-import io.tollgate.limiter.persist.KeyRepository;
-import io.tollgate.limiter.persist.PlanRepository;
 import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.service.Catalog;
@@ -102,11 +100,11 @@ public final class LimiterServer {
     AdminAuth auth = new AdminAuth(settings.adminToken());
     database = Database.open(new DatabaseSettings(settings.dbUrl, settings.dbUser,
         settings.dbPassword, settings.dataDir));
-    QuotaRepository quotaRepository = new QuotaRepository(database);
+    QuotaRepository quotaRepository = database.quotas();
 
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
         settings.memberList(), clock);
-    HazelcastCatalog.configure(config, new PlanRepository(database), new KeyRepository(database),
+    HazelcastCatalog.configure(config, database.plans(), database.keys(),
         quotaRepository, new CatalogStore.Listener() {
           // Notices can arrive while the member starts, before the catalog exists: then there is
           // nothing cached to drop yet.

@@ -379,10 +379,10 @@ public final class PlanAdmin {
     CalendarQuota quota = plan.quota() == null ? null : calendar(plan.quota());
     for (ApiKey k : keys) {
       KeyUsage.Builder kb = KeyUsage.newBuilder().setKeyId(k.id()).setKeyName(nullToEmpty(k.name()));
-      SortedMap<LocalDate, Long> days = usage.getOrDefault(k.id(), new java.util.TreeMap<>());
+      SortedMap<LocalDate, Long> perDay = usage.getOrDefault(k.id(), new java.util.TreeMap<>());
       for (LocalDate d = from; !d.isAfter(to); d = d.plusDays(1)) {
         kb.addDays(DailyUsage.newBuilder().setDate(d.toString())
-            .setRequests(days.getOrDefault(d, 0L)));
+            .setRequests(perDay.getOrDefault(d, 0L)));
       }
       if (quota != null) {
         kb.setQuota(toProto(store.readQuota(CheckService.quotaKey(plan.id(), k.id()), quota)));

@@ -35,7 +35,7 @@ class PlanRestartTest {
   @TempDir
   Path dir;
 
-  private LimiterProcess start(Path config, Path data) {
+  private LimiterProcess start(Path config, Path data) throws java.io.IOException {
     return LimiterProcess.start("restart", config, FreePorts.next(), "--data-dir",
         data.toString(), "--admin-token", PlanClient.TOKEN).awaitReady(Duration.ofSeconds(90));
   }

@@ -127,11 +127,13 @@ public final class LimiterServer {
     member = GridMember.start(config);
     HazelcastLimitStore store = new HazelcastLimitStore(member);
     registerGridGauges(store);
-    HazelcastCatalog catalogStore = new HazelcastCatalog(member, quotaRepository);
+    HazelcastCatalog catalogStore = new HazelcastCatalog(member, database.plans(),
+        database.keys(), quotaRepository);
     Catalog plans = new Catalog(catalogStore, planConfig::get);
     catalog.set(plans);
     plans.start();
-    CheckService checks = new CheckService(plans, store, catalogStore.quotas(), clock);
+    CheckService checks = new CheckService(plans, store, catalogStore.quotas(), clock,
+        metrics);
     PlanAdmin admin = new PlanAdmin(plans, clock);
     adminExecutor = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "tollgate-admin");

@@ -38,11 +38,15 @@ import java.util.logging.Logger;
  * counters in a map written behind to it.
  *
  * <ul>
- *   <li>{@value #PLANS_MAP}: plan id → plan; write-through, all loaded at start;
- *   <li>{@value #KEYS_MAP}: hash of the key's value → key; write-through, all loaded at start;
+ *   <li>{@value #PLANS_MAP}: plan id → plan; write-through;
+ *   <li>{@value #KEYS_MAP}: hash of the key's value → key; write-through, read on a miss;
  *   <li>{@value #QUOTAS_MAP}: {@code planId/keyId} → quota state; written behind with a delay of
  *       {@value #WRITE_DELAY_SECONDS} s (coalesced), loaded on first use.
  * </ul>
+ *
+ * <p>Nothing is loaded up front, and listings (every plan, every key) are read from the
+ * database, which write-through keeps current: map-wide operations on a map with a loader can
+ * wait on Hazelcast's initial key loading, which may stall after the loss of a member.
  *
  * <p>Every map has one synchronous backup, and Hazelcast backs up the write-behind queue too, so
  * the loss of one member loses neither a count nor a pending write. A full restart loses at most
@@ -72,13 +76,17 @@ public final class HazelcastCatalog implements CatalogStore {
   private final IMap<String, LimitState> quotaStates;
   private final HazelcastLimitStore quotas;
   private final QuotaRepository quotaRepository;
+  private final PlanRepository planRepository;
+  private final KeyRepository keyRepository;
 
   /**
-   * Creates the catalog over a member configured by {@link #configure}.
-   *
-   * @param quotaRepository for usage reports
+   * Creates the catalog over a member configured by {@link #configure}, reading listings and
+   * usage reports from the repositories.
    */
-  public HazelcastCatalog(HazelcastInstance member, QuotaRepository quotaRepository) {
+  public HazelcastCatalog(HazelcastInstance member, PlanRepository planRepository,
+      KeyRepository keyRepository, QuotaRepository quotaRepository) {
+    this.planRepository = planRepository;
+    this.keyRepository = keyRepository;
     this.member = member;
     this.plans = member.getMap(PLANS_MAP);
     this.keys = member.getMap(KEYS_MAP);
@@ -101,7 +109,7 @@ public final class HazelcastCatalog implements CatalogStore {
             .setEnabled(true)
             .setImplementation(new PlanMapStore(planRepository))
             .setWriteDelaySeconds(0)
-            .setInitialLoadMode(InitialLoadMode.EAGER)));
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
     config.addMapConfig(new MapConfig(KEYS_MAP)
         .setBackupCount(1)
         .setInMemoryFormat(InMemoryFormat.OBJECT)
@@ -109,7 +117,7 @@ public final class HazelcastCatalog implements CatalogStore {
             .setEnabled(true)
             .setImplementation(new KeyMapStore(keyRepository))
             .setWriteDelaySeconds(0)
-            .setInitialLoadMode(InitialLoadMode.EAGER)));
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
     config.addMapConfig(new MapConfig(QUOTAS_MAP)
         .setBackupCount(1)
         .setAsyncBackupCount(0)
@@ -132,12 +140,12 @@ public final class HazelcastCatalog implements CatalogStore {
 
   @Override
   public Map<String, UsagePlan> loadPlans() {
-    return new HashMap<>(plans);
+    return new HashMap<>(planRepository.loadAll());
   }
 
   @Override
   public Collection<ApiKey> allKeys() {
-    return List.copyOf(keys.values());
+    return List.copyOf(keyRepository.loadAll().values());
   }
 
   @Override

@@ -8,8 +8,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Write-through of the keys map (keyed by the hash of the key's value) to the database; every
- * key is loaded when the map starts.
+ * Write-through of the keys map (keyed by the hash of the key's value) to the database; entries
+ * are read on a miss.
  */
 final class KeyMapStore implements MapStore<String, ApiKey> {
 
@@ -56,8 +56,9 @@ final class KeyMapStore implements MapStore<String, ApiKey> {
     return out;
   }
 
+  /** Nothing is loaded up front: entries are read on a miss, listings from the database. */
   @Override
   public Iterable<String> loadAllKeys() {
-    return repository.hashes();
+    return null;
   }
 }

@@ -7,7 +7,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Write-through of the plans map to the database; every plan is loaded when the map starts. */
+/** Write-through of the plans map to the database; entries are read on a miss. */
 final class PlanMapStore implements MapStore<String, UsagePlan> {
 
   private final PlanRepository repository;
@@ -53,8 +53,9 @@ final class PlanMapStore implements MapStore<String, UsagePlan> {
     return out;
   }
 
+  /** Nothing is loaded up front: entries are read on a miss, listings from the database. */
   @Override
   public Iterable<String> loadAllKeys() {
-    return repository.ids();
+    return null;
   }
 }

@@ -44,6 +44,7 @@ public final class LimiterMetrics {
   private final Timer[][] requestTimers =
       new Timer[Transport.values().length][Outcome.values().length];
   private final ConcurrentHashMap<String, RuleStats> ruleStats = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> checkTimers = new ConcurrentHashMap<>();
   private final Counter configLoadSuccess;
   private final Counter configLoadError;
   private final Counter acquireErrors;
@@ -82,6 +83,26 @@ public final class LimiterMetrics {
   public void recordRequest(Transport transport, Outcome outcome, long nanos) {
     requestTimers[transport.ordinal()][outcome.ordinal()].record(nanos,
         java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Records one usage-plan check.
+   *
+   * @param result allowed, throttled, quota_exceeded, forbidden, invalid_argument, unavailable
+   *     or internal
+   */
+  public void recordCheck(String result, long nanos) {
+    Timer t = checkTimers.get(result);
+    if (t == null) {
+      t = checkTimers.computeIfAbsent(result, r -> Timer.builder("tollgate.checks")
+          .description("Usage-plan checks and their latency")
+          .tag("result", r)
+          .publishPercentileHistogram()
+          .minimumExpectedValue(Duration.ofNanos(20_000))
+          .maximumExpectedValue(Duration.ofSeconds(5))
+          .register(registry));
+    }
+    t.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   /** The counters of the rule with this metric key, created on first use. */

@@ -10,6 +10,7 @@ import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.TokenBucket;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.plan.ApiKey;
 import io.tollgate.limiter.plan.ApiKeys;
 import io.tollgate.limiter.plan.ApiStage;
@@ -60,6 +61,7 @@ public final class CheckService {
   private final LimitStore throttles;
   private final LimitStore quotas;
   private final WallClock clock;
+  private final LimiterMetrics metrics;
   private final ConcurrentHashMap<Throttle, TokenBucket> buckets = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Quota, CalendarQuota> calendars = new ConcurrentHashMap<>();
 
@@ -68,7 +70,9 @@ public final class CheckService {
    * @param quotas the store of quota counters
    * @param clock for the quota period reported in answers only; decisions use the store's clock
    */
-  public CheckService(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock) {
+  public CheckService(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock,
+      LimiterMetrics metrics) {
+    this.metrics = metrics;
     this.catalog = catalog;
     this.throttles = throttles;
     this.quotas = quotas;
@@ -77,6 +81,22 @@ public final class CheckService {
 
   /** Decides a check; fails with {@link InvalidRequestException} or {@link StoreUnavailableException}. */
   public CompletableFuture<CheckResponse> check(CheckRequest request) {
+    long start = System.nanoTime();
+    return decide(request).whenComplete((r, failure) -> {
+      String result;
+      if (failure != null) {
+        Throwable t = failure instanceof java.util.concurrent.CompletionException
+            && failure.getCause() != null ? failure.getCause() : failure;
+        result = t instanceof InvalidRequestException ? "invalid_argument"
+            : t instanceof StoreUnavailableException ? "unavailable" : "internal";
+      } else {
+        result = r.getReason().name().toLowerCase(java.util.Locale.ROOT);
+      }
+      metrics.recordCheck(result, System.nanoTime() - start);
+    });
+  }
+
+  private CompletableFuture<CheckResponse> decide(CheckRequest request) {
     try {
       validate(request);
     } catch (InvalidRequestException e) {

@@ -46,6 +46,9 @@ import java.util.TreeSet;
  */
 public final class PlanAdmin {
 
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(PlanAdmin.class.getName());
+
   /** The longest range a usage report may span. */
   static final int MAX_USAGE_DAYS = 90;
 
@@ -71,6 +74,7 @@ public final class PlanAdmin {
         throw AdminException.conflict("plan '" + plan.id() + "' exists");
       }
       store.broadcastPlansChanged();
+      LOG.info("admin: created plan " + plan.id());
       return toProto(plan);
     });
   }
@@ -103,6 +107,7 @@ public final class PlanAdmin {
       }
       store.putPlan(plan);
       store.broadcastPlansChanged();
+      LOG.info("admin: updated plan " + plan.id());
       return toProto(plan);
     });
   }
@@ -121,6 +126,7 @@ public final class PlanAdmin {
       }
       store.deletePlan(id);
       store.broadcastPlansChanged();
+      LOG.info("admin: deleted plan " + id);
       return null;
     });
   }
@@ -222,6 +228,8 @@ public final class PlanAdmin {
         throw AdminException.conflict("a key with this value exists");
       }
       store.broadcastKeyChanged(hash);
+      LOG.info("admin: created key " + key.id() + " in plans " + key.planIds()
+          + (r.getValue().isEmpty() ? "" : " (imported)"));
       return CreateKeyResponse.newBuilder().setKey(toProto(key)).setValue(shown).build();
     });
   }
@@ -260,6 +268,7 @@ public final class PlanAdmin {
       ApiKey k = writableKey(id);
       store.deleteKey(k.hash());
       store.broadcastKeyChanged(k.hash());
+      LOG.info("admin: deleted key " + id);
       return null;
     });
   }
@@ -297,6 +306,8 @@ public final class PlanAdmin {
       ApiKey changed = change.apply(k);
       store.putKey(changed);
       store.broadcastKeyChanged(changed.hash());
+      LOG.info("admin: changed key " + id + ": enabled=" + changed.enabled() + ", plans="
+          + changed.planIds());
       return toProto(changed);
     });
   }
@@ -417,8 +428,11 @@ public final class PlanAdmin {
       }
       default -> throw AdminException.invalid("remaining or reset: one is required");
     }
-    return toProto(store.adjustQuota(CheckService.quotaKey(plan.id(), k.id()),
-        calendar(plan.quota()), remaining));
+    QuotaSnapshot after = store.adjustQuota(CheckService.quotaKey(plan.id(), k.id()),
+        calendar(plan.quota()), remaining);
+    LOG.info("admin: " + (remaining == null ? "reset" : "set remaining " + remaining)
+        + " of the quota of key " + k.id() + " in plan " + plan.id());
+    return toProto(after);
   }
 
   private static CalendarQuota calendar(Quota q) {

@@ -78,6 +78,8 @@ public final class AdminCli {
   static CommandLine commandLine(Map<String, String> env, Clock clock) {
     CommandLine cli = new CommandLine(new AdminCli(env, clock));
     cli.setDefaultValueProvider(arg -> defaultValue(arg, env));
+    // A key name or value may start with '@'; it is not a file of arguments.
+    cli.setExpandAtFiles(false);
     cli.setParameterExceptionHandler((e, args) -> {
       PrintWriter err = e.getCommandLine().getErr();
       err.println("error: " + e.getMessage());

@@ -85,6 +85,24 @@ class CliHttpTest {
   }
 
   @Test
+  void tokenAndTokenFileTogetherAreBadUsage(@TempDir Path dir) throws IOException {
+    Path file = dir.resolve("token");
+    Files.writeString(file, "from-file");
+    CliRun r = run("plans", "list", "--token", "t", "--token-file", file.toString());
+    assertEquals(2, r.exitCode(), r.toString());
+    assertTrue(r.err().startsWith("error: --token and --token-file: give one, not both\n"),
+        r.toString());
+  }
+
+  @Test
+  void argumentsStartingWithAtAreNotFiles() {
+    answer(200, "{\"id\":\"k_1\",\"name\":\"@bob\",\"enabled\":true}");
+    CliRun r = run("keys", "rename", "k_1", "@bob");
+    assertEquals(0, r.exitCode(), r.toString());
+    assertEquals("{\n  \"name\": \"@bob\"\n}", last.body());
+  }
+
+  @Test
   void noTokenSendsNoAuthorization() {
     answer(401, "{\"error\": \"missing bearer token\"}");
     CliRun r = CliRun.run(Map.of("TOLLGATE_URL", url), "keys", "list");

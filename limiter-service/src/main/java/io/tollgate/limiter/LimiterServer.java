@@ -7,14 +7,30 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.grpc.ServerInterceptors;
+import io.tollgate.limiter.api.AdminAuth;
+import io.tollgate.limiter.api.AdminServiceImpl;
+import io.tollgate.limiter.api.CheckServiceImpl;
 import io.tollgate.limiter.api.RateLimitServiceImpl;
+import io.tollgate.limiter.grid.HazelcastCatalog;
+import io.tollgate.limiter.http.AdminEndpoints;
+import io.tollgate.limiter.persist.Database;
+import io.tollgate.limiter.persist.DatabaseSettings;
+import io.tollgate.limiter.persist.QuotaRepository;
+import io.tollgate.limiter.plan.PlanConfig;
+import io.tollgate.limiter.service.Catalog;
+import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanAdmin;
+import io.tollgate.limiter.store.CatalogStore;
 import io.tollgate.limiter.cluster.GridMember;
 import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
+import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.grid.HazelcastLimitStore;
 import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
@@ -46,6 +62,8 @@ public final class LimiterServer {
   private final WallClock clock;
   private final LimiterMetrics metrics = new LimiterMetrics();
   private final AtomicReference<RuleSet> rules = new AtomicReference<>(RuleSet.EMPTY);
+  private final AtomicReference<PlanConfig> planConfig = new AtomicReference<>(PlanConfig.DEFAULT);
+  private final AtomicReference<Catalog> catalog = new AtomicReference<>();
   private final HealthStatusManager health = new HealthStatusManager();
   private volatile boolean serving;
   private HazelcastInstance member;
@@ -53,6 +71,9 @@ public final class LimiterServer {
   private ExecutorService grpcExecutor;
   private HttpEndpoints http;
   private ConfigWatcher watcher;
+  private Database database;
+  private ExecutorService adminExecutor;
+  private AdminEndpoints adminEndpoints;
 
   /** Creates a server that reads time from {@code clock}. */
   public LimiterServer(Settings settings, WallClock clock) {
@@ -68,17 +89,55 @@ public final class LimiterServer {
    */
   public void start() throws ConfigException, IOException {
     Map<String, String> texts = ConfigLoader.read(settings.config);
-    RuleSet initial = ConfigLoader.parse(texts);
+    LoadedConfig loaded = ConfigLoader.load(texts);
+    RuleSet initial = loaded.rules();
     rules.set(initial);
+    planConfig.set(loaded.plans());
     metrics.configLoaded(true);
     LOG.info("loaded " + initial.limitCount() + " limits in " + initial.domains().size()
         + " domains from " + settings.config);
 
+    AdminAuth auth = new AdminAuth(settings.adminToken());
+    database = Database.open(new DatabaseSettings(settings.dbUrl, settings.dbUser,
+        settings.dbPassword, settings.dataDir));
+    QuotaRepository quotaRepository = database.quotas();
+
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
         settings.memberList(), clock);
+    HazelcastCatalog.configure(config, database.plans(), database.keys(),
+        quotaRepository, new CatalogStore.Listener() {
+          // Notices can arrive while the member starts, before the catalog exists: then there is
+          // nothing cached to drop yet.
+          @Override
+          public void keyChanged(String hash) {
+            Catalog c = catalog.get();
+            if (c != null) {
+              c.keyChanged(hash);
+            }
+          }
+
+          @Override
+          public void plansChanged() {
+            Catalog c = catalog.get();
+            if (c != null) {
+              c.plansChanged();
+            }
+          }
+        });
     member = GridMember.start(config);
     HazelcastLimitStore store = new HazelcastLimitStore(member);
     registerGridGauges(store);
+    HazelcastCatalog catalogStore = new HazelcastCatalog(member, quotaRepository);
+    Catalog plans = new Catalog(catalogStore, planConfig::get);
+    catalog.set(plans);
+    plans.start();
+    CheckService checks = new CheckService(plans, store, catalogStore.quotas(), clock);
+    PlanAdmin admin = new PlanAdmin(plans, clock);
+    adminExecutor = Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "tollgate-admin");
+      t.setDaemon(true);
+      return t;
+    });
 
     RateLimitService service = new RateLimitService(rules::get, store, metrics,
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
@@ -97,6 +156,8 @@ public final class LimiterServer {
         .executor(grpcExecutor)
         .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .addService(new RateLimitServiceImpl(service, metrics))
+        .addService(new CheckServiceImpl(checks))
+        .addService(ServerInterceptors.intercept(new AdminServiceImpl(admin, adminExecutor), auth))
         .addService(health.getHealthService())
         .build()
         .start();
@@ -104,10 +165,18 @@ public final class LimiterServer {
 
     http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort), service,
         metrics, () -> serving);
+    adminEndpoints = new AdminEndpoints(admin, checks, auth);
+    adminEndpoints.register(http);
     http.start();
+    if (!auth.enabled()) {
+      LOG.info("admin API closed: no admin token configured");
+    }
     LOG.info("HTTP listening on " + settings.bind + ":" + http.port());
 
-    watcher = new ConfigWatcher(settings.config, texts, rules::set, metrics::configLoaded);
+    watcher = new ConfigWatcher(settings.config, texts, c -> {
+      rules.set(c.rules());
+      planConfig.set(c.plans());
+    }, metrics::configLoaded);
     watcher.start(settings.reloadIntervalMillis);
 
     serving = true;
@@ -162,8 +231,20 @@ public final class LimiterServer {
     if (http != null) {
       http.stop(1);
     }
+    if (adminEndpoints != null) {
+      adminEndpoints.stop();
+    }
+    if (adminExecutor != null) {
+      adminExecutor.shutdownNow();
+    }
     if (member != null && member.getLifecycleService().isRunning()) {
+      // A graceful shutdown hands this member's partitions (and their pending quota writes) to
+      // the others, or, as the last member, flushes the pending writes to the database.
       member.shutdown();
+    }
+    if (database != null) {
+      database.close();
+      database = null;
     }
     LOG.info("stopped");
   }

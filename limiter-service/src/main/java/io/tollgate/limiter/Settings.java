@@ -76,6 +76,42 @@ public final class Settings {
           + "default ${DEFAULT-VALUE}).")
   int drainSeconds;
 
+  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${env:RL_DATA_DIR:-data}",
+      description = "Directory of the embedded database used when --db-url is not given "
+          + "(RL_DATA_DIR, default ${DEFAULT-VALUE}).")
+  Path dataDir;
+
+  @Option(names = "--db-url", paramLabel = "JDBC_URL", defaultValue = "${env:RL_DB_URL:-}",
+      description = "PostgreSQL database for plans, keys and usage, e.g. "
+          + "jdbc:postgresql://db:5432/tollgate; empty uses the embedded database (RL_DB_URL).")
+  String dbUrl;
+
+  @Option(names = "--db-user", defaultValue = "${env:RL_DB_USER:-}",
+      description = "Database user (RL_DB_USER).")
+  String dbUser;
+
+  @Option(names = "--db-password", defaultValue = "${env:RL_DB_PASSWORD:-}",
+      description = "Database password (RL_DB_PASSWORD; prefer the variable: flags show in ps).")
+  String dbPassword;
+
+  @Option(names = "--admin-token", paramLabel = "TOKEN", defaultValue = "${env:RL_ADMIN_TOKEN:-}",
+      description = "Bearer token of the admin API; without one the admin API is closed "
+          + "(RL_ADMIN_TOKEN; prefer the variable or --admin-token-file: flags show in ps).")
+  String adminToken;
+
+  @Option(names = "--admin-token-file", paramLabel = "FILE",
+      defaultValue = "${env:RL_ADMIN_TOKEN_FILE:-}",
+      description = "File holding the admin token (RL_ADMIN_TOKEN_FILE).")
+  String adminTokenFile;
+
+  /** The admin token from --admin-token or --admin-token-file, or empty. */
+  public String adminToken() throws java.io.IOException {
+    if (adminTokenFile != null && !adminTokenFile.isEmpty()) {
+      return java.nio.file.Files.readString(Path.of(adminTokenFile)).strip();
+    }
+    return adminToken == null ? "" : adminToken.strip();
+  }
+
   /** The member list, parsed. */
   public List<String> memberList() {
     List<String> out = new ArrayList<>();
@@ -115,6 +151,17 @@ public final class Settings {
     }
     if (reloadIntervalMillis < 100) {
       return "--reload-interval-ms: " + reloadIntervalMillis + " is below 100";
+    }
+    if (adminToken != null && !adminToken.isEmpty() && adminTokenFile != null
+        && !adminTokenFile.isEmpty()) {
+      return "--admin-token and --admin-token-file: give one, not both";
+    }
+    if (adminToken != null && !adminToken.isBlank() && adminToken.strip().length() < 16) {
+      return "--admin-token: at least 16 characters";
+    }
+    if (dbUrl != null && !dbUrl.isEmpty() && !dbUrl.startsWith("jdbc:postgresql:")
+        && !dbUrl.startsWith("jdbc:h2:")) {
+      return "--db-url: '" + dbUrl + "' is not a jdbc:postgresql: (or jdbc:h2:) URL";
     }
     if (drainSeconds < 0) {
       return "--drain-seconds: " + drainSeconds + " is negative";

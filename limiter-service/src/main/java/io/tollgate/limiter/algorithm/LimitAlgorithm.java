@@ -44,7 +44,9 @@ public interface LimitAlgorithm {
   enum Kind {
     FIXED_WINDOW,
     TOKEN_BUCKET,
-    SLIDING_WINDOW;
+    SLIDING_WINDOW,
+    /** {@link CalendarQuota}; built with its own constructor, not by {@link LimitAlgorithm#of}. */
+    CALENDAR_QUOTA;
 
     /** The name used in configuration. */
     public String configName() {
@@ -52,12 +54,19 @@ public interface LimitAlgorithm {
     }
   }
 
-  /** Creates the algorithm of the given kind. {@code burst} is used by the token bucket only. */
+  /**
+   * Creates the algorithm of the given kind. {@code burst} is used by the token bucket only.
+   *
+   * @throws IllegalArgumentException for {@link Kind#CALENDAR_QUOTA}, which needs a period, an
+   *     offset and a zone: use the {@link CalendarQuota} constructor instead
+   */
   static LimitAlgorithm of(Kind kind, long limit, long windowNanos, long burst) {
     return switch (kind) {
       case FIXED_WINDOW -> new FixedWindow(limit, windowNanos);
       case TOKEN_BUCKET -> new TokenBucket(limit, windowNanos, burst);
       case SLIDING_WINDOW -> new SlidingWindow(limit, windowNanos);
+      case CALENDAR_QUOTA -> throw new IllegalArgumentException(
+          "kind CALENDAR_QUOTA needs a period, offset and zone: use new CalendarQuota(...)");
     };
   }
 }

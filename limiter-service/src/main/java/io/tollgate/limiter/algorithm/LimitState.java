@@ -9,7 +9,10 @@ import java.util.Arrays;
  * <ul>
  *   <li>fixed window: {@code mark} is the window index, {@code count} the units used in it;
  *   <li>token bucket: {@code mark} is the theoretical arrival time (see {@link TokenBucket});
- *   <li>sliding window: {@code mark} is the newest slot index, {@code slots} the ring of counts.
+ *   <li>sliding window: {@code mark} is the newest slot index, {@code slots} the ring of counts;
+ *   <li>calendar quota: {@code mark} is the period's start in epoch seconds, {@code count} the
+ *       units used in it, {@code slots} pairs {@code [epochDay, requests]} of recent UTC days
+ *       (see {@link CalendarQuota}).
  * </ul>
  *
  * <p>Instances are confined to one thread at a time (a grid partition thread or a test).
@@ -40,12 +43,15 @@ public final class LimitState {
     return mark;
   }
 
-  /** The units counted (fixed window only). */
+  /** The units counted (fixed window and calendar quota). */
   public long count() {
     return count;
   }
 
-  /** The sliding window's slot counts, or {@code null}. The array is not copied. */
+  /**
+   * The sliding window's slot counts or the calendar quota's usage days, or {@code null}. The
+   * array is not copied.
+   */
   public long[] slots() {
     return slots;
   }

@@ -2,6 +2,7 @@ package io.tollgate.limiter.config;
 
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.SlidingWindow;
+import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rule.DescriptorNode;
 import io.tollgate.limiter.rule.LimitUnit;
 import io.tollgate.limiter.rule.RateLimitRule;
@@ -42,6 +43,9 @@ import org.yaml.snakeyaml.nodes.Tag;
  *       {@code token_bucket}, with {@code burst:} for the token bucket.
  * </ul>
  *
+ * <p>Beside the rule files, a config may hold one plans file: the account throttle, stage and
+ * method throttles, usage plans and API keys ({@link PlansFile}).
+ *
  * <p>Every problem is reported with the file, line and field path; unknown fields are errors.
  * {@code metadata} is checked for shape and otherwise unused (Tollgate sends no response
  * metadata).
@@ -62,7 +66,7 @@ public final class ConfigLoader {
   private ConfigLoader() {}
 
   /**
-   * Loads every domain under {@code path}.
+   * Loads every domain under {@code path} (checking the plans file too, if there is one).
    *
    * @param path one YAML file, or a directory whose {@code *.yaml} and {@code *.yml} files are read
    * @throws ConfigException naming the file, line and field of the first problem
@@ -105,17 +109,50 @@ public final class ConfigLoader {
   }
 
   /**
-   * Builds a rule set from file contents (file name to YAML text).
+   * Builds a rule set from file contents (file name to YAML text). A plans file among them is
+   * checked too, and dropped; {@link #load(Map)} returns it.
    *
    * @throws ConfigException naming the file, line and field of the first problem
    */
   public static RuleSet parse(Map<String, String> files) throws ConfigException {
+    return load(files).rules();
+  }
+
+  /**
+   * Builds the whole config from file contents (file name to YAML text): the rules of every rule
+   * file, and the plans of the plans file if there is one ({@link PlanConfig#DEFAULT} if not).
+   *
+   * <p>A file is a plans file when its top level has any of {@code account}, {@code stages},
+   * {@code usage_plans} or {@code api_keys}; such a file may not also have {@code domain}, and a
+   * config has at most one. Every other file is a rule file (one domain each).
+   *
+   * @throws ConfigException naming the file, line and field of the first problem
+   */
+  public static LoadedConfig load(Map<String, String> files) throws ConfigException {
     Map<String, DescriptorNode> domains = new HashMap<>();
     Map<String, String> sources = new HashMap<>();
+    PlanConfig plans = PlanConfig.DEFAULT;
+    String plansFile = null;
     for (Map.Entry<String, String> file : files.entrySet()) {
       FileParser parser = new FileParser(file.getKey());
       Node root = parser.compose(file.getValue());
       MappingNode map = parser.mapping(root, "");
+      NodeTuple plansField = PlansFile.firstRootField(map);
+      if (plansField != null) {
+        if (PlansFile.rootField(map, "domain") != null) {
+          String name = ((ScalarNode) plansField.getKeyNode()).getValue();
+          throw parser.error(plansField.getKeyNode(), name, "a file holds either rules (domain, "
+              + "descriptors) or plans (" + String.join(", ", PlansFile.ROOT_FIELDS)
+              + "), not both");
+        }
+        if (plansFile != null) {
+          throw parser.error(plansField.getKeyNode(), "", "a second plans file: " + plansFile
+              + " declares the plans already (a config has at most one plans file)");
+        }
+        plans = new PlansFile(parser).parse(map);
+        plansFile = file.getKey();
+        continue;
+      }
       Map<String, NodeTuple> fields = parser.fields(map, "", ROOT_FIELDS);
       String domain = parser.requiredString(fields, map, "", "domain");
       if (domain.isEmpty()) {
@@ -131,16 +168,20 @@ public final class ConfigLoader {
       domains.put(domain, node);
       sources.put(domain, file.getKey());
     }
-    return new RuleSet(domains, sources);
+    return new LoadedConfig(new RuleSet(domains, sources), plans);
   }
 
-  private static int line(Node node) {
+  /** The 1-based line {@code node} starts on; 0 if unknown. */
+  static int line(Node node) {
+    if (node == null) {
+      return 0;
+    }
     Mark mark = node.getStartMark();
     return mark == null ? 0 : mark.getLine() + 1;
   }
 
   /** Parses one file; holds its name for messages. */
-  private static final class FileParser {
+  static final class FileParser {
 
     private final String file;
 
@@ -457,7 +498,8 @@ public final class ConfigLoader {
         String aName = string(a, path + ".algorithm");
         kind = null;
         for (LimitAlgorithm.Kind k : LimitAlgorithm.Kind.values()) {
-          if (k.configName().equalsIgnoreCase(aName)) {
+          // Calendar quotas belong to usage plans; a rule cannot name one.
+          if (k != LimitAlgorithm.Kind.CALENDAR_QUOTA && k.configName().equalsIgnoreCase(aName)) {
             kind = k;
           }
         }
@@ -504,7 +546,7 @@ public final class ConfigLoader {
       return sb.toString();
     }
 
-    private static String describe(Node node) {
+    static String describe(Node node) {
       if (node instanceof ScalarNode s) {
         return s.getTag().equals(Tag.NULL) ? "nothing" : "'" + s.getValue() + "'";
       }

@@ -1,6 +1,5 @@
 package io.tollgate.limiter.config;
 
-import io.tollgate.limiter.rule.RuleSet;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -11,13 +10,14 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Reloads the rules when the config files change. It polls: it reads the files every interval
- * and reloads when their names or contents differ from the last read. Polling works the same for
- * edits in place, atomic renames and the symlink swaps of a Kubernetes ConfigMap, where file
- * system events are unreliable.
+ * Reloads the config (rules and plans) when its files change. It polls: it reads the files every
+ * interval and reloads when their names or contents differ from the last read. Polling works the
+ * same for edits in place, atomic renames and the symlink swaps of a Kubernetes ConfigMap, where
+ * file system events are unreliable.
  *
- * <p>A good edit replaces the rules; a bad one is logged, counted, and leaves the last good rules
- * in force. An unchanged bad file is not reported again.
+ * <p>A good edit replaces the rules and plans together; a bad one (in a rule file or in the plans
+ * file) is logged, counted, and leaves the last good config in force. An unchanged bad file is not
+ * reported again.
  */
 public final class ConfigWatcher implements AutoCloseable {
 
@@ -30,18 +30,18 @@ public final class ConfigWatcher implements AutoCloseable {
   }
 
   private final Path path;
-  private final Consumer<RuleSet> onLoad;
+  private final Consumer<LoadedConfig> onLoad;
   private final Listener listener;
   private final ScheduledExecutorService timer;
   private Map<String, String> lastSeen;
 
   /**
    * @param path the config file or directory
-   * @param initial the contents the current rules were loaded from
-   * @param onLoad receives each good new rule set
+   * @param initial the contents the current config was loaded from
+   * @param onLoad receives each good new config
    * @param listener told of each attempt
    */
-  public ConfigWatcher(Path path, Map<String, String> initial, Consumer<RuleSet> onLoad,
+  public ConfigWatcher(Path path, Map<String, String> initial, Consumer<LoadedConfig> onLoad,
       Listener listener) {
     this.path = path;
     this.lastSeen = initial;
@@ -80,18 +80,19 @@ public final class ConfigWatcher implements AutoCloseable {
         return;
       }
       lastSeen = texts;
-      RuleSet rules;
+      LoadedConfig config;
       try {
-        rules = ConfigLoader.parse(texts);
+        config = ConfigLoader.load(texts);
       } catch (ConfigException e) {
         LOG.warning("config reload failed, keeping the last good config: " + e.getMessage());
         listener.reloaded(false);
         return;
       }
-      onLoad.accept(rules);
+      onLoad.accept(config);
       listener.reloaded(true);
-      LOG.info("reloaded " + rules.limitCount() + " limits in " + rules.domains().size()
-          + " domains from " + path);
+      LOG.info("reloaded " + config.rules().limitCount() + " limits in "
+          + config.rules().domains().size() + " domains, " + config.plans().plans().size()
+          + " plans and " + config.plans().keys().size() + " keys from " + path);
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "config reload failed, keeping the last good config", e);
       listener.reloaded(false);

@@ -7,16 +7,19 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.ManagedContext;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.LocalMapStats;
+import io.tollgate.limiter.algorithm.CalendarQuota;
 import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.LimitState;
+import io.tollgate.limiter.algorithm.QuotaSnapshot;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.store.LimitStore;
 import java.util.concurrent.CompletionStage;
 
 /**
  * Limit state in the {@value #COUNTERS_MAP} map: one entry per key, changed only by
- * {@link AcquireProcessor} and {@link RefundProcessor} on the key's owner.
+ * {@link AcquireProcessor}, {@link RefundProcessor} and (calendar quotas)
+ * {@link QuotaAdjustProcessor} on the key's owner.
  *
  * <p>Calls return the grid's own future; its completion runs on the thread that receives the
  * answer (a partition thread for local keys, a response thread for remote ones), so callers must
@@ -31,7 +34,12 @@ public final class HazelcastLimitStore implements LimitStore {
 
   /** Creates a store over the counters map of a member configured by {@link #configure}. */
   public HazelcastLimitStore(HazelcastInstance member) {
-    this.counters = member.getMap(COUNTERS_MAP);
+    this(member, COUNTERS_MAP);
+  }
+
+  /** Creates a store over another map of limit states (e.g. the quota counters). */
+  public HazelcastLimitStore(HazelcastInstance member, String mapName) {
+    this.counters = member.getMap(mapName);
   }
 
   /**
@@ -66,6 +74,33 @@ public final class HazelcastLimitStore implements LimitStore {
   @Override
   public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
     return counters.submitToKey(key, new RefundProcessor(algorithm, decision));
+  }
+
+  /**
+   * Grants quota: sets what remains of {@code quota}'s current period for {@code key} to
+   * {@code remaining}, which may exceed the limit. The usage days are kept.
+   *
+   * @return the quota after the change
+   * @throws IllegalArgumentException if {@code remaining} is negative
+   */
+  public CompletionStage<QuotaSnapshot> grantQuota(String key, CalendarQuota quota,
+      long remaining) {
+    return counters.submitToKey(key, QuotaAdjustProcessor.grant(quota, remaining));
+  }
+
+  /**
+   * Sets the count of {@code quota}'s current period for {@code key} to zero. The usage days are
+   * kept.
+   *
+   * @return the quota after the change
+   */
+  public CompletionStage<QuotaSnapshot> resetQuota(String key, CalendarQuota quota) {
+    return counters.submitToKey(key, QuotaAdjustProcessor.reset(quota));
+  }
+
+  /** Reads {@code quota} for {@code key} as it stands now; changes nothing. */
+  public CompletionStage<QuotaSnapshot> readQuota(String key, CalendarQuota quota) {
+    return counters.submitToKey(key, new QuotaReadProcessor(quota));
   }
 
   /** Entries whose primary is on this member. */

@@ -83,6 +83,11 @@ public final class HttpEndpoints {
     server.createContext("/json", this::json);
   }
 
+  /** Serves {@code path} and everything below it with {@code handler}; call before start. */
+  public void addContext(String path, com.sun.net.httpserver.HttpHandler handler) {
+    server.createContext(path, handler);
+  }
+
   /** Starts serving. */
   public void start() {
     server.start();
@@ -133,7 +138,7 @@ public final class HttpEndpoints {
     }
   }
 
-  private static ExecutorService elasticPool(int threads, String name) {
+  static ExecutorService elasticPool(int threads, String name) {
     ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
         new LinkedBlockingQueue<>(), r -> {
           Thread t = new Thread(r, name);
@@ -210,7 +215,7 @@ public final class HttpEndpoints {
     }
   }
 
-  private static byte[] readBody(InputStream in) throws IOException {
+  static byte[] readBody(InputStream in) throws IOException {
     byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
     return body.length > MAX_BODY_BYTES ? null : body;
   }
@@ -236,7 +241,7 @@ public final class HttpEndpoints {
     return false;
   }
 
-  private static void send(HttpExchange exchange, int status, String contentType, String body)
+  static void send(HttpExchange exchange, int status, String contentType, String body)
       throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     exchange.getResponseHeaders().set("Content-Type", contentType);

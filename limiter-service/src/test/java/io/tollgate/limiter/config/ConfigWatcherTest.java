@@ -47,7 +47,7 @@ class ConfigWatcherTest {
     var texts = ConfigLoader.read(path);
     RuleSet initial = ConfigLoader.parse(texts);
     rules.set(initial);
-    watcher = new ConfigWatcher(path, texts, rules::set, outcomes::add);
+    watcher = new ConfigWatcher(path, texts, c -> rules.set(c.rules()), outcomes::add);
     return initial;
   }
 

@@ -44,6 +44,7 @@ public final class InJvmLimiter implements AutoCloseable {
         "--grpc-port", "0", "--http-port", "0", "--cluster-port", Integer.toString(clusterPort),
         "--cluster-name", "test-" + UUID.randomUUID(), "--reload-interval-ms", "100"));
     args.addAll(List.of(extraArgs));
+    args.addAll(LimiterProcess.dataDirUnlessGiven("in-jvm", extraArgs));
     Settings settings = new Settings();
     new CommandLine(settings).parseArgs(args.toArray(String[]::new));
     LimiterServer server = new LimiterServer(settings, clock);

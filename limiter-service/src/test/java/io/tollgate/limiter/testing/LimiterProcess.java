@@ -75,6 +75,7 @@ public final class LimiterProcess implements AutoCloseable {
     cmd.addAll(List.of("--config", config.toString(), "--grpc-port", Integer.toString(grpc),
         "--http-port", Integer.toString(http), "--cluster-port", Integer.toString(clusterPort)));
     cmd.addAll(List.of(extraArgs));
+    cmd.addAll(dataDirUnlessGiven(name, extraArgs));
     Path logDir = Path.of("target", "process-logs");
     Files.createDirectories(logDir);
     Path log = logDir.resolve(name + "-" + System.nanoTime() + ".log");
@@ -82,6 +83,20 @@ public final class LimiterProcess implements AutoCloseable {
         .redirectOutput(log.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("RL_"));
     return new LimiterProcess(pb.start(), log, grpc, http, clusterPort);
+  }
+
+  /**
+   * {@code --data-dir} of a fresh directory under target/, unless the arguments name a data dir
+   * or a database: tests never share the embedded database by accident.
+   */
+  public static List<String> dataDirUnlessGiven(String name, String... args) {
+    for (String a : args) {
+      if (a.startsWith("--data-dir") || a.startsWith("--db-url")) {
+        return List.of();
+      }
+    }
+    return List.of("--data-dir", Path.of("target", "test-data", name + "-" + System.nanoTime())
+        .toAbsolutePath().toString());
   }
 
   /** Runs the limiter's main with these arguments to completion and returns exit code and output. */

@@ -1,0 +1,244 @@
+package io.tollgate.limiter.grid;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MapStoreConfig;
+import com.hazelcast.config.MapStoreConfig.InitialLoadMode;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.tollgate.limiter.algorithm.CalendarQuota;
+import io.tollgate.limiter.algorithm.LimitState;
+import io.tollgate.limiter.algorithm.QuotaSnapshot;
+import io.tollgate.limiter.persist.KeyRepository;
+import io.tollgate.limiter.persist.PlanRepository;
+import io.tollgate.limiter.persist.QuotaRepository;
+import io.tollgate.limiter.plan.ApiKey;
+import io.tollgate.limiter.plan.UsagePlan;
+import io.tollgate.limiter.store.CatalogStore;
+import io.tollgate.limiter.store.LimitStore;
+import io.tollgate.limiter.store.StoreUnavailableException;
+import java.time.LocalDate;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
+
+/**
+ * The catalog in the grid: plans and keys in maps written through to the database, quota
+ * counters in a map written behind to it.
+ *
+ * <ul>
+ *   <li>{@value #PLANS_MAP}: plan id → plan; write-through, all loaded at start;
+ *   <li>{@value #KEYS_MAP}: hash of the key's value → key; write-through, all loaded at start;
+ *   <li>{@value #QUOTAS_MAP}: {@code planId/keyId} → quota state; written behind with a delay of
+ *       {@value #WRITE_DELAY_SECONDS} s (coalesced), loaded on first use.
+ * </ul>
+ *
+ * <p>Every map has one synchronous backup, and Hazelcast backs up the write-behind queue too, so
+ * the loss of one member loses neither a count nor a pending write. A full restart loses at most
+ * the counts of the last {@value #WRITE_DELAY_SECONDS} s before an abrupt stop; a graceful stop
+ * flushes them.
+ */
+public final class HazelcastCatalog implements CatalogStore {
+
+  private static final Logger LOG = Logger.getLogger(HazelcastCatalog.class.getName());
+
+  /** Plans created through the admin API. */
+  public static final String PLANS_MAP = "tollgate-plans";
+  /** Keys created through the admin API. */
+  public static final String KEYS_MAP = "tollgate-keys";
+  /** Quota counters with usage per day. */
+  public static final String QUOTAS_MAP = "tollgate-quotas";
+  /** The delay of quota counter writes to the database. */
+  public static final int WRITE_DELAY_SECONDS = 1;
+
+  private static final String LOCKS_MAP = "tollgate-admin-locks";
+  private static final String EXECUTOR = "tollgate-catalog";
+  private static final long BROADCAST_TIMEOUT_SECONDS = 10;
+
+  private final HazelcastInstance member;
+  private final IMap<String, UsagePlan> plans;
+  private final IMap<String, ApiKey> keys;
+  private final IMap<String, LimitState> quotaStates;
+  private final HazelcastLimitStore quotas;
+  private final QuotaRepository quotaRepository;
+
+  /**
+   * Creates the catalog over a member configured by {@link #configure}.
+   *
+   * @param quotaRepository for usage reports
+   */
+  public HazelcastCatalog(HazelcastInstance member, QuotaRepository quotaRepository) {
+    this.member = member;
+    this.plans = member.getMap(PLANS_MAP);
+    this.keys = member.getMap(KEYS_MAP);
+    this.quotaStates = member.getMap(QUOTAS_MAP);
+    this.quotas = new HazelcastLimitStore(member, QUOTAS_MAP);
+    this.quotaRepository = quotaRepository;
+  }
+
+  /**
+   * Adds the catalog's maps, their database stores and serializers to a member's config, and the
+   * listener that change notices reach on this member.
+   */
+  public static void configure(Config config, PlanRepository planRepository,
+      KeyRepository keyRepository, QuotaRepository quotaRepository, Listener listener) {
+    CatalogSerialization.register(config);
+    config.addMapConfig(new MapConfig(PLANS_MAP)
+        .setBackupCount(1)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new PlanMapStore(planRepository))
+            .setWriteDelaySeconds(0)
+            .setInitialLoadMode(InitialLoadMode.EAGER)));
+    config.addMapConfig(new MapConfig(KEYS_MAP)
+        .setBackupCount(1)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new KeyMapStore(keyRepository))
+            .setWriteDelaySeconds(0)
+            .setInitialLoadMode(InitialLoadMode.EAGER)));
+    config.addMapConfig(new MapConfig(QUOTAS_MAP)
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setStatisticsEnabled(true)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new QuotaMapStore(quotaRepository))
+            .setWriteDelaySeconds(WRITE_DELAY_SECONDS)
+            .setWriteBatchSize(500)
+            .setWriteCoalescing(true)
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
+    config.getUserContext().put(CatalogChanged.LISTENER, listener);
+  }
+
+  @Override
+  public CompletionStage<ApiKey> findKey(String hash) {
+    return keys.getAsync(hash);
+  }
+
+  @Override
+  public Map<String, UsagePlan> loadPlans() {
+    return new HashMap<>(plans);
+  }
+
+  @Override
+  public Collection<ApiKey> allKeys() {
+    return List.copyOf(keys.values());
+  }
+
+  @Override
+  public UsagePlan putPlanIfAbsent(UsagePlan plan) {
+    return plans.putIfAbsent(plan.id(), plan);
+  }
+
+  @Override
+  public void putPlan(UsagePlan plan) {
+    plans.set(plan.id(), plan);
+  }
+
+  @Override
+  public boolean deletePlan(String id) {
+    return plans.remove(id) != null;
+  }
+
+  @Override
+  public ApiKey putKeyIfAbsent(ApiKey key) {
+    return keys.putIfAbsent(key.hash(), key);
+  }
+
+  @Override
+  public void putKey(ApiKey key) {
+    keys.set(key.hash(), key);
+  }
+
+  @Override
+  public boolean deleteKey(String hash) {
+    return keys.remove(hash) != null;
+  }
+
+  @Override
+  public void broadcastKeyChanged(String hash) {
+    broadcast(new CatalogChanged(hash));
+  }
+
+  @Override
+  public void broadcastPlansChanged() {
+    broadcast(new CatalogChanged(null));
+  }
+
+  private void broadcast(CatalogChanged notice) {
+    Map<Member, Future<Boolean>> answers =
+        member.getExecutorService(EXECUTOR).submitToAllMembers(notice);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BROADCAST_TIMEOUT_SECONDS);
+    for (Map.Entry<Member, Future<Boolean>> a : answers.entrySet()) {
+      try {
+        a.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StoreUnavailableException("interrupted while telling members of a change", e);
+      } catch (ExecutionException | TimeoutException e) {
+        // The member keeps a stale entry at most until its cache entry expires (see Catalog).
+        LOG.warning("member " + a.getKey().getAddress() + " did not confirm a catalog change: "
+            + e);
+      }
+    }
+  }
+
+  @Override
+  public <T> T withAdminLock(Supplier<T> action) {
+    IMap<String, Boolean> locks = member.getMap(LOCKS_MAP);
+    try {
+      if (!locks.tryLock("admin", 10, TimeUnit.SECONDS, 60, TimeUnit.SECONDS)) {
+        throw new StoreUnavailableException("another admin change is in progress; try again",
+            null);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreUnavailableException("interrupted while waiting for the admin lock", e);
+    }
+    try {
+      return action.get();
+    } finally {
+      locks.unlock("admin");
+    }
+  }
+
+  @Override
+  public LimitStore quotas() {
+    return quotas;
+  }
+
+  @Override
+  public QuotaSnapshot readQuota(String key, CalendarQuota quota) {
+    return quotaStates.executeOnKey(key, new QuotaReadProcessor(quota));
+  }
+
+  @Override
+  public QuotaSnapshot adjustQuota(String key, CalendarQuota quota, Long remaining) {
+    return quotaStates.executeOnKey(key, remaining == null
+        ? QuotaAdjustProcessor.reset(quota) : QuotaAdjustProcessor.grant(quota, remaining));
+  }
+
+  @Override
+  public Map<String, SortedMap<LocalDate, Long>> dailyUsage(String planId,
+      Collection<String> keyIds, LocalDate from, LocalDate to) {
+    // Pending counter writes (at most WRITE_DELAY_SECONDS old) reach the database first, on every
+    // member, so the report counts every allowed check.
+    quotaStates.flush();
+    return quotaRepository.dailyUsage(planId, keyIds, from, to);
+  }
+}

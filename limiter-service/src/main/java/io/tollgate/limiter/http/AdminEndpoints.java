@@ -1,0 +1,375 @@
+package io.tollgate.limiter.http;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.MessageOrBuilder;
+import com.google.protobuf.util.JsonFormat;
+import com.sun.net.httpserver.HttpExchange;
+import io.tollgate.api.v1.CheckRequest;
+import io.tollgate.api.v1.CheckResponse;
+import io.tollgate.api.v1.CreateKeyRequest;
+import io.tollgate.api.v1.GetUsageRequest;
+import io.tollgate.api.v1.KeyPlanRequest;
+import io.tollgate.api.v1.ListKeysResponse;
+import io.tollgate.api.v1.ListPlansResponse;
+import io.tollgate.api.v1.UpdateKeyRequest;
+import io.tollgate.api.v1.UpdateUsageRequest;
+import io.tollgate.api.v1.UsagePlan;
+import io.tollgate.limiter.api.AdminAuth;
+import io.tollgate.limiter.api.StatusMapping;
+import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanAdmin;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The usage-plan endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages.
+ *
+ * <pre>
+ *   POST   /v1/check                          CheckRequest → CheckResponse: 200 allowed, 429
+ *                                             throttled or quota exceeded, 403 forbidden
+ *   GET    /admin/plans                       → {"plans": [...]}
+ *   POST   /admin/plans                       UsagePlan → 201 UsagePlan
+ *   GET    /admin/plans/{id}                  → UsagePlan
+ *   PUT    /admin/plans/{id}                  UsagePlan → UsagePlan
+ *   DELETE /admin/plans/{id}                  → {}
+ *   PUT    /admin/plans/{id}/keys/{keyId}     → ApiKey (adds the key to the plan)
+ *   DELETE /admin/plans/{id}/keys/{keyId}     → ApiKey (removes it)
+ *   GET    /admin/plans/{id}/usage?from=&amp;to=[&amp;key=]   → GetUsageResponse
+ *   POST   /admin/plans/{id}/usage/{keyId}    {"remaining": n} or {"reset": true} → QuotaStatus
+ *   GET    /admin/keys[?plan=]                → {"keys": [...]}
+ *   POST   /admin/keys                        CreateKeyRequest → 201 CreateKeyResponse
+ *   GET    /admin/keys/{id}                   → ApiKey
+ *   PATCH  /admin/keys/{id}                   {"name": ..., "enabled": ...} → ApiKey
+ *   DELETE /admin/keys/{id}                   → {}
+ * </pre>
+ *
+ * <p>Every /admin request needs {@code Authorization: Bearer <token>} (401 otherwise). Errors are
+ * {@code {"error": "<reason>"}} with 400, 401, 404, 405, 409 or 503.
+ */
+public final class AdminEndpoints {
+
+  private static final long CHECK_TIMEOUT_MILLIS = 10_000;
+  private static final int MAX_CHECKS_IN_FLIGHT = 1_000;
+
+  private final PlanAdmin admin;
+  private final CheckService checks;
+  private final AdminAuth auth;
+  private final ExecutorService executor = HttpEndpoints.elasticPool(16, "tollgate-http-admin");
+  private final ExecutorService checkExecutor =
+      HttpEndpoints.elasticPool(32, "tollgate-http-check");
+  private final Semaphore checkPermits = new Semaphore(MAX_CHECKS_IN_FLIGHT);
+  private final JsonFormat.Parser parser = JsonFormat.parser();
+  private final JsonFormat.Printer printer =
+      JsonFormat.printer().omittingInsignificantWhitespace().includingDefaultValueFields();
+
+  public AdminEndpoints(PlanAdmin admin, CheckService checks, AdminAuth auth) {
+    this.admin = admin;
+    this.checks = checks;
+    this.auth = auth;
+  }
+
+  /** Adds /admin and /v1/check to the endpoints. */
+  public void register(HttpEndpoints http) {
+    http.addContext("/admin/", exchange -> dispatch(exchange, executor, this::admin));
+    http.addContext("/v1/check", this::check);
+  }
+
+  /** Stops the pools. */
+  public void stop() {
+    executor.shutdownNow();
+    checkExecutor.shutdownNow();
+  }
+
+  private interface Handler {
+    void handle(HttpExchange exchange) throws IOException;
+  }
+
+  private static void dispatch(HttpExchange exchange, ExecutorService pool, Handler handler) {
+    try {
+      pool.execute(() -> {
+        try {
+          handler.handle(exchange);
+        } catch (IOException | RuntimeException e) {
+          exchange.close();
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      exchange.close();
+    }
+  }
+
+  // ---- /v1/check
+
+  private void check(HttpExchange exchange) throws IOException {
+    if (!exchange.getRequestURI().getPath().equals("/v1/check")) {
+      error(exchange, 404, "not found");
+      return;
+    }
+    if (!"POST".equals(exchange.getRequestMethod())) {
+      exchange.getResponseHeaders().set("Allow", "POST");
+      error(exchange, 405, "method " + exchange.getRequestMethod() + " not allowed");
+      return;
+    }
+    if (!checkPermits.tryAcquire()) {
+      error(exchange, 503, "too many checks in progress");
+      return;
+    }
+    dispatch(exchange, checkExecutor, e -> {
+      try {
+        CheckRequest request = parse(e, CheckRequest.newBuilder());
+        if (request == null) {
+          checkPermits.release();
+          return;
+        }
+        checks.check(request).orTimeout(CHECK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+            .whenCompleteAsync((response, failure) -> {
+              checkPermits.release();
+              try {
+                if (failure != null) {
+                  Throwable cause = StatusMapping.unwrap(failure);
+                  int status = cause instanceof java.util.concurrent.TimeoutException
+                      ? 503 : StatusMapping.httpStatus(cause);
+                  error(e, status, String.valueOf(cause.getMessage()));
+                  return;
+                }
+                int status = switch (response.getReason()) {
+                  case ALLOWED -> 200;
+                  case FORBIDDEN -> 403;
+                  default -> 429;
+                };
+                if (!response.getAllowed() && response.hasRetryAfter()) {
+                  long s = response.getRetryAfter().getSeconds()
+                      + (response.getRetryAfter().getNanos() > 0 ? 1 : 0);
+                  e.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, s)));
+                }
+                json(e, status, response);
+              } catch (IOException | RuntimeException x) {
+                e.close();
+              }
+            }, checkExecutor);
+      } catch (IOException | RuntimeException x) {
+        checkPermits.release();
+        throw x;
+      }
+    });
+  }
+
+  // ---- /admin
+
+  private void admin(HttpExchange exchange) throws IOException {
+    String why = auth.refusal(exchange.getRequestHeaders().getFirst("Authorization"));
+    if (why != null) {
+      exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"tollgate-admin\"");
+      error(exchange, 401, why);
+      return;
+    }
+    String[] p = segments(exchange.getRequestURI().getRawPath());
+    String method = exchange.getRequestMethod();
+    try {
+      route(exchange, method, p);
+    } catch (RuntimeException e) {
+      error(exchange, StatusMapping.httpStatus(e), String.valueOf(e.getMessage()));
+    }
+  }
+
+  private void route(HttpExchange exchange, String method, String[] p) throws IOException {
+    // p[0] == "admin"
+    if (p.length >= 2 && p[1].equals("plans")) {
+      if (p.length == 2) {
+        switch (method) {
+          case "GET" -> json(exchange, 200,
+              ListPlansResponse.newBuilder().addAllPlans(admin.listPlans()).build());
+          case "POST" -> {
+            UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
+            if (plan != null) {
+              json(exchange, 201, admin.createPlan(plan));
+            }
+          }
+          default -> notAllowed(exchange, "GET, POST");
+        }
+        return;
+      }
+      String id = p[2];
+      if (p.length == 3) {
+        switch (method) {
+          case "GET" -> json(exchange, 200, admin.getPlan(id));
+          case "PUT" -> {
+            UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
+            if (plan != null) {
+              if (!plan.getId().isEmpty() && !plan.getId().equals(id)) {
+                error(exchange, 400, "id: '" + plan.getId() + "' differs from the path's '"
+                    + id + "'");
+                return;
+              }
+              json(exchange, 200, admin.updatePlan(plan.toBuilder().setId(id).build()));
+            }
+          }
+          case "DELETE" -> {
+            admin.deletePlan(id);
+            send(exchange, 200, "{}");
+          }
+          default -> notAllowed(exchange, "GET, PUT, DELETE");
+        }
+        return;
+      }
+      if (p.length == 5 && p[3].equals("keys")) {
+        KeyPlanRequest r = KeyPlanRequest.newBuilder().setPlanId(id).setKeyId(p[4]).build();
+        switch (method) {
+          case "PUT" -> json(exchange, 200, admin.addKeyToPlan(r));
+          case "DELETE" -> json(exchange, 200, admin.removeKeyFromPlan(r));
+          default -> notAllowed(exchange, "PUT, DELETE");
+        }
+        return;
+      }
+      if (p.length == 4 && p[3].equals("usage")) {
+        if (!method.equals("GET")) {
+          notAllowed(exchange, "GET");
+          return;
+        }
+        Map<String, String> q = query(exchange.getRequestURI().getRawQuery());
+        json(exchange, 200, admin.getUsage(GetUsageRequest.newBuilder().setPlanId(id)
+            .setKeyId(q.getOrDefault("key", "")).setFrom(q.getOrDefault("from", ""))
+            .setTo(q.getOrDefault("to", "")).build()));
+        return;
+      }
+      if (p.length == 5 && p[3].equals("usage")) {
+        if (!method.equals("POST")) {
+          notAllowed(exchange, "POST");
+          return;
+        }
+        UpdateUsageRequest r = parse(exchange, UpdateUsageRequest.newBuilder());
+        if (r != null) {
+          json(exchange, 200, admin.updateUsage(r.toBuilder().setPlanId(id).setKeyId(p[4])
+              .build()));
+        }
+        return;
+      }
+    } else if (p.length >= 2 && p[1].equals("keys")) {
+      if (p.length == 2) {
+        switch (method) {
+          case "GET" -> {
+            String plan = query(exchange.getRequestURI().getRawQuery()).getOrDefault("plan", "");
+            json(exchange, 200,
+                ListKeysResponse.newBuilder().addAllKeys(admin.listKeys(plan)).build());
+          }
+          case "POST" -> {
+            CreateKeyRequest r = parse(exchange, CreateKeyRequest.newBuilder());
+            if (r != null) {
+              json(exchange, 201, admin.createKey(r));
+            }
+          }
+          default -> notAllowed(exchange, "GET, POST");
+        }
+        return;
+      }
+      if (p.length == 3) {
+        String id = p[2];
+        switch (method) {
+          case "GET" -> json(exchange, 200, admin.getKey(id));
+          case "PATCH" -> {
+            UpdateKeyRequest r = parse(exchange, UpdateKeyRequest.newBuilder());
+            if (r != null) {
+              json(exchange, 200, admin.updateKey(r.toBuilder().setId(id).build()));
+            }
+          }
+          case "DELETE" -> {
+            admin.deleteKey(id);
+            send(exchange, 200, "{}");
+          }
+          default -> notAllowed(exchange, "GET, PATCH, DELETE");
+        }
+        return;
+      }
+    }
+    error(exchange, 404, "no such admin resource: " + exchange.getRequestURI().getPath());
+  }
+
+  private static String[] segments(String rawPath) {
+    String trimmed = rawPath.replaceAll("^/+|/+$", "");
+    String[] parts = trimmed.split("/+");
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = URLDecoder.decode(parts[i], StandardCharsets.UTF_8);
+    }
+    return parts;
+  }
+
+  private static Map<String, String> query(String raw) {
+    Map<String, String> out = new HashMap<>();
+    if (raw == null || raw.isEmpty()) {
+      return out;
+    }
+    for (String pair : raw.split("&")) {
+      int eq = pair.indexOf('=');
+      String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+      String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      out.put(k, v);
+    }
+    return out;
+  }
+
+  /** Parses the body into {@code builder}; answers 400 and returns {@code null} when it fails. */
+  @SuppressWarnings("unchecked")
+  private <T extends Message> T parse(HttpExchange exchange, Message.Builder builder)
+      throws IOException {
+    byte[] body = HttpEndpoints.readBody(exchange.getRequestBody());
+    if (body == null) {
+      error(exchange, 400, "request body is larger than " + HttpEndpoints.MAX_BODY_BYTES
+          + " bytes");
+      return null;
+    }
+    String text = new String(body, StandardCharsets.UTF_8);
+    if (text.isBlank()) {
+      text = "{}";
+    }
+    try {
+      parser.merge(text, builder);
+    } catch (InvalidProtocolBufferException | RuntimeException e) {
+      error(exchange, 400, "invalid JSON " + builder.getDescriptorForType().getName() + ": "
+          + e.getMessage());
+      return null;
+    }
+    return (T) builder.build();
+  }
+
+  private static void notAllowed(HttpExchange exchange, String allowed) throws IOException {
+    exchange.getResponseHeaders().set("Allow", allowed);
+    error(exchange, 405, "method " + exchange.getRequestMethod() + " not allowed");
+  }
+
+  private void json(HttpExchange exchange, int status, MessageOrBuilder message)
+      throws IOException {
+    send(exchange, status, printer.print(message));
+  }
+
+  private static void error(HttpExchange exchange, int status, String message)
+      throws IOException {
+    StringBuilder sb = new StringBuilder("{\"error\":\"");
+    for (char c : message.toCharArray()) {
+      switch (c) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        default -> {
+          if (c < 0x20) {
+            sb.append(String.format("\\u%04x", (int) c));
+          } else {
+            sb.append(c);
+          }
+        }
+      }
+    }
+    send(exchange, status, sb.append("\"}").toString());
+  }
+
+  private static void send(HttpExchange exchange, int status, String body) throws IOException {
+    HttpEndpoints.send(exchange, status, "application/json", body + "\n");
+  }
+}

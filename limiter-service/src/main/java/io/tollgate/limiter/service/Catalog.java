@@ -1,0 +1,124 @@
+package io.tollgate.limiter.service;
+
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.tollgate.limiter.plan.ApiKey;
+import io.tollgate.limiter.plan.PlanConfig;
+import io.tollgate.limiter.plan.UsagePlan;
+import io.tollgate.limiter.store.CatalogStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+
+/**
+ * This member's view of plans and keys: those declared in the YAML config, then those in the
+ * grid.
+ *
+ * <p>Checks find keys here without a grid call in the common case: keys (and unknown hashes)
+ * are cached, and plans are held whole. Every admin change is announced to every member, which
+ * drops the cache entry (or reloads the plans) before the admin call returns, so a change holds
+ * from the next check on any member. In case an announcement is lost (a member that was
+ * unreachable at that moment), cache entries also expire after {@link #CACHE_TTL}.
+ */
+public final class Catalog implements CatalogStore.Listener {
+
+  /** How long a cached key is trusted without an announcement. */
+  static final Duration CACHE_TTL = Duration.ofSeconds(30);
+
+  private final CatalogStore store;
+  private final Supplier<PlanConfig> config;
+  private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
+  private volatile Map<String, UsagePlan> storedPlans = Map.of();
+
+  public Catalog(CatalogStore store, Supplier<PlanConfig> config) {
+    this.store = store;
+    this.config = config;
+    this.keys = Caffeine.newBuilder()
+        .maximumSize(200_000)
+        .expireAfterWrite(CACHE_TTL)
+        .buildAsync((hash, executor) ->
+            store.findKey(hash).thenApply(Optional::ofNullable).toCompletableFuture());
+  }
+
+  /** Loads the stored plans; call once the grid is up. */
+  public void start() {
+    storedPlans = Map.copyOf(store.loadPlans());
+  }
+
+  /** The YAML config's plan part. */
+  public PlanConfig config() {
+    return config.get();
+  }
+
+  /** The grid store behind this catalog. */
+  public CatalogStore store() {
+    return store;
+  }
+
+  /** The key whose value hashes to {@code hash}; empty when there is none. */
+  public CompletableFuture<Optional<ApiKey>> key(String hash) {
+    ApiKey declared = config.get().keys().get(hash);
+    if (declared != null) {
+      return CompletableFuture.completedFuture(Optional.of(declared));
+    }
+    return keys.get(hash);
+  }
+
+  /** The plan with this id, declared or stored, or {@code null}. */
+  public UsagePlan plan(String id) {
+    UsagePlan declared = config.get().plans().get(id);
+    return declared != null ? declared : storedPlans.get(id);
+  }
+
+  /** Every plan, declared ones winning over stored ones of the same id. */
+  public Map<String, UsagePlan> plans() {
+    Map<String, UsagePlan> all = new HashMap<>(storedPlans);
+    all.putAll(config.get().plans());
+    return all;
+  }
+
+  /** Every key, declared and stored, in id order. */
+  public List<ApiKey> keys() {
+    Map<String, ApiKey> byHash = new HashMap<>();
+    for (ApiKey k : store.allKeys()) {
+      byHash.put(k.hash(), k);
+    }
+    byHash.putAll(config.get().keys());
+    List<ApiKey> out = new ArrayList<>(byHash.values());
+    out.sort(Comparator.comparing(ApiKey::id));
+    return out;
+  }
+
+  /** The key with this id, or {@code null}. */
+  public ApiKey keyById(String id) {
+    for (ApiKey k : config.get().keys().values()) {
+      if (k.id().equals(id)) {
+        return k;
+      }
+    }
+    Collection<ApiKey> stored = store.allKeys();
+    for (ApiKey k : stored) {
+      if (k.id().equals(id)) {
+        return k;
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void keyChanged(String hash) {
+    keys.synchronous().invalidate(hash);
+  }
+
+  @Override
+  public void plansChanged() {
+    storedPlans = Map.copyOf(store.loadPlans());
+  }
+}

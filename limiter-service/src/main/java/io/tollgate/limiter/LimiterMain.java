@@ -1,6 +1,7 @@
 package io.tollgate.limiter;
 
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.cli.AdminCli;
 import io.tollgate.limiter.config.ConfigException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -14,6 +15,9 @@ import sun.misc.SignalHandler;
 /**
  * {@code java -jar limiter-service.jar --config PATH [flags]}. Exits 0 after a SIGTERM or SIGINT
  * shutdown, 1 for a bad config or a start failure, 2 for bad flags.
+ *
+ * <p>{@code java -jar limiter-service.jar <command> ...} (a first argument not starting with
+ * {@code -}) runs an admin command of {@link AdminCli} against a running limiter instead.
  */
 public final class LimiterMain {
 
@@ -23,6 +27,10 @@ public final class LimiterMain {
   private LimiterMain() {}
 
   public static void main(String[] args) {
+    if (args.length > 0 && !args[0].startsWith("-")) {
+      System.exit(AdminCli.run(args));
+      return;
+    }
     System.setProperty("java.util.logging.SimpleFormatter.format",
         "%1$tFT%1$tT.%1$tLZ %4$s %3$s - %5$s%6$s%n");
     // Hazelcast's INFO is a banner and internals; membership changes are logged by GridMember.

@@ -34,7 +34,10 @@ import java.util.TreeMap;
  * operator set more remaining than the limit). {@code slots} holds up to {@value #DAYS} pairs
  * {@code [epochDay, requests]} of UTC days with usage, unused pairs having the day
  * {@link #NO_DAY}; a new day takes a free pair or, when all are used, the pair of the oldest day
- * (a day older than every day kept is not recorded: it would be the one dropped). Sums saturate
+ * (a day older than every day kept is not recorded: it would be the one dropped). The last slot
+ * holds the epoch second of the last grant or reset: a refund of units taken up to that second
+ * gives back usage but not quota, so a refund that arrives after an admin set the count cannot
+ * add to what the admin set. Sums saturate
  * at {@code Long.MAX_VALUE}. A quota with limit {@code Long.MAX_VALUE} ({@link #unlimited()})
  * never denies, even once its count has saturated.
  *
@@ -47,6 +50,15 @@ public final class CalendarQuota implements LimitAlgorithm {
 
   /** How many UTC days of usage the state keeps. */
   public static final int DAYS = 7;
+
+  /** Length of {@link LimitState#slots()}: the day pairs, then the last adjustment's second. */
+  static final int SLOTS = 2 * DAYS + 1;
+
+  /** Index in the slots of the epoch second of the last grant or reset. */
+  private static final int ADJUSTED = 2 * DAYS;
+
+  /** The last-adjustment value of a state never granted or reset. */
+  private static final long NEVER = Long.MIN_VALUE;
 
   /** The day of an unused pair in {@link LimitState#slots()}. */
   public static final long NO_DAY = Long.MIN_VALUE;
@@ -195,14 +207,19 @@ public final class CalendarQuota implements LimitAlgorithm {
     long receipt = decision.receipt();
     Span current = spanAt(Math.floorDiv(nowNanos, NANOS_PER_SECOND));
     boolean changed = false;
-    if (state.mark == current.start && receipt >= current.start && receipt < current.end) {
+    long[] s = state.slots;
+    // Units taken before a grant or reset are part of what the admin replaced: handing them back
+    // would add to the count the admin set. Receipts are whole seconds, so a take in the same
+    // second as the adjustment is not handed back either (never more than the admin set).
+    long adjusted = s != null && s.length == SLOTS ? s[ADJUSTED] : NEVER;
+    if (state.mark == current.start && receipt >= current.start && receipt < current.end
+        && (adjusted == NEVER || receipt > adjusted)) {
       state.count = saturatedSubtract(state.count, permits);
       changed = true;
     }
     long day = Math.floorDiv(receipt, SECONDS_PER_DAY);
-    long[] s = state.slots;
     if (s != null) {
-      for (int i = 0; i + 1 < s.length; i += 2) {
+      for (int i = 0; i + 1 < pairsEnd(s); i += 2) {
         if (s[i] == day && s[i + 1] > 0) {
           s[i + 1] = Math.max(0, s[i + 1] - permits);
           changed = true;
@@ -271,12 +288,26 @@ public final class CalendarQuota implements LimitAlgorithm {
     state.mark = periodStart(nowNanos);
     // Both are >= 0, so the difference cannot overflow.
     state.count = limit - remaining;
+    markAdjusted(state, nowNanos);
   }
 
   /** Sets the current period's count to zero. Usage days are untouched. */
   public void reset(LimitState state, long nowNanos) {
     state.mark = periodStart(nowNanos);
     state.count = 0;
+    markAdjusted(state, nowNanos);
+  }
+
+  private static void markAdjusted(LimitState state, long nowNanos) {
+    if (state.slots == null || state.slots.length != SLOTS) {
+      state.slots = emptySlots();
+    }
+    state.slots[ADJUSTED] = Math.floorDiv(nowNanos, NANOS_PER_SECOND);
+  }
+
+  /** Where the day pairs of a slot array end. */
+  private static int pairsEnd(long[] s) {
+    return Math.min(s.length, 2 * DAYS) & ~1;
   }
 
   /** The quota at {@code nowNanos} for a state, or for a key never used if it is {@code null}. */
@@ -294,7 +325,7 @@ public final class CalendarQuota implements LimitAlgorithm {
     SortedMap<Long, Long> days = new TreeMap<>();
     long[] s = state == null ? null : state.slots;
     if (s != null) {
-      for (int i = 0; i + 1 < s.length; i += 2) {
+      for (int i = 0; i + 1 < pairsEnd(s); i += 2) {
         if (s[i] != NO_DAY) {
           days.put(s[i], s[i + 1]);
         }
@@ -334,7 +365,7 @@ public final class CalendarQuota implements LimitAlgorithm {
     long[] slots = emptySlots();
     int i = 0;
     for (Map.Entry<Long, Long> e : sorted.descendingMap().entrySet()) {
-      if (i == slots.length) {
+      if (i == 2 * DAYS) {
         break;
       }
       slots[i] = e.getKey();
@@ -345,23 +376,24 @@ public final class CalendarQuota implements LimitAlgorithm {
   }
 
   private static long[] emptySlots() {
-    long[] slots = new long[2 * DAYS];
-    for (int i = 0; i < slots.length; i += 2) {
+    long[] slots = new long[SLOTS];
+    for (int i = 0; i < 2 * DAYS; i += 2) {
       slots[i] = NO_DAY;
     }
+    slots[ADJUSTED] = NEVER;
     return slots;
   }
 
   /** Adds units to a UTC day's pair, taking a free pair or the oldest day's if it is new. */
   private static void addToDay(LimitState state, long day, long permits) {
     long[] s = state.slots;
-    if (s == null || s.length != 2 * DAYS) {
+    if (s == null || s.length != SLOTS) {
       s = emptySlots();
       state.slots = s;
     }
     int free = -1;
     int oldest = -1;
-    for (int i = 0; i < s.length; i += 2) {
+    for (int i = 0; i < 2 * DAYS; i += 2) {
       long d = s[i];
       if (d == day) {
         s[i + 1] = TokenBucket.saturatedAdd(s[i + 1], permits);
@@ -390,7 +422,7 @@ public final class CalendarQuota implements LimitAlgorithm {
   private static long newestDay(long[] s) {
     long newest = NO_DAY;
     if (s != null) {
-      for (int i = 0; i + 1 < s.length; i += 2) {
+      for (int i = 0; i + 1 < pairsEnd(s); i += 2) {
         newest = Math.max(newest, s[i]);
       }
     }

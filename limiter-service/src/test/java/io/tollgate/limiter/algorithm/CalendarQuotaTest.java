@@ -313,8 +313,8 @@ class CalendarQuotaTest {
     assertFalse(CalendarQuota.usageDays(state).containsKey(epochDay("2026-11-01")));
     LimitState before = state.copy();
     Decision old = new Decision(true, 1, 1_000, 0, 0, first.receipt());
-    assertTrue(q.refund(state, old, at("2026-11-09T00:00:00Z")),
-        "the count still belongs to November");
+    assertFalse(q.refund(state, old, at("2026-11-09T00:00:00Z")),
+        "units taken before the reset are not handed back to the count the reset set");
     assertEquals(CalendarQuota.usageDays(before), CalendarQuota.usageDays(state));
   }
 
@@ -332,7 +332,7 @@ class CalendarQuotaTest {
       expected.put(first + k, (long) k + 1);
     }
     assertEquals(expected, CalendarQuota.usageDays(state));
-    assertEquals(2 * CalendarQuota.DAYS, state.slots().length);
+    assertEquals(2 * CalendarQuota.DAYS + 1, state.slots().length);
     // A day older than every day kept (a clock far behind) is not recorded.
     assertTrue(q.tryAcquire(state, 1, start).allowed());
     assertEquals(expected, CalendarQuota.usageDays(state));
@@ -346,7 +346,7 @@ class CalendarQuotaTest {
     long[] slots = state.slots();
     assertEquals(epochDay("2026-11-27"), slots[0]);
     assertEquals(2, slots[1]);
-    for (int i = 2; i < slots.length; i += 2) {
+    for (int i = 2; i < 2 * CalendarQuota.DAYS; i += 2) {
       assertEquals(CalendarQuota.NO_DAY, slots[i]);
       assertEquals(0, slots[i + 1]);
     }
@@ -382,7 +382,7 @@ class CalendarQuotaTest {
     q.setRemaining(state, 0, now);
     assertEquals(5, q.used(state, now));
     assertFalse(q.tryAcquire(state, 1, now).allowed());
-    assertNull(state.slots(), "no usage recorded by a grant");
+    assertTrue(CalendarQuota.usageDays(state).isEmpty(), "no usage recorded by a grant");
     q.reset(state, now);
     assertEquals(0, q.used(state, now));
     assertTrue(q.tryAcquire(state, 5, now).allowed());
@@ -398,11 +398,12 @@ class CalendarQuotaTest {
     LimitState state = new LimitState();
     long now = at("2026-11-27T12:00:00Z");
     q.setRemaining(state, 10, now);
-    Decision d = q.tryAcquire(state, 3, now);
-    assertEquals(-2, q.used(state, now));
-    assertTrue(q.refund(state, d, now));
-    assertEquals(-5, q.used(state, now));
-    assertEquals(10, q.snapshot(state, now).remaining());
+    long later = now + 1_000_000_000L;
+    Decision d = q.tryAcquire(state, 3, later);
+    assertEquals(-2, q.used(state, later));
+    assertTrue(q.refund(state, d, later));
+    assertEquals(-5, q.used(state, later));
+    assertEquals(10, q.snapshot(state, later).remaining());
   }
 
   @Test

@@ -239,6 +239,10 @@ public final class LimiterServer {
     if (adminExecutor != null) {
       adminExecutor.shutdownNow();
     }
+    Catalog c = catalog.get();
+    if (c != null) {
+      c.close();
+    }
     if (member != null && member.getLifecycleService().isRunning()) {
       // A graceful shutdown hands this member's partitions (and their pending quota writes) to
       // the others, or, as the last member, flushes the pending writes to the database.

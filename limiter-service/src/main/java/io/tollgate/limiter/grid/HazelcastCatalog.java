@@ -210,7 +210,8 @@ public final class HazelcastCatalog implements CatalogStore {
   public <T> T withAdminLock(Supplier<T> action) {
     IMap<String, Boolean> locks = member.getMap(LOCKS_MAP);
     try {
-      if (!locks.tryLock("admin", 10, TimeUnit.SECONDS, 60, TimeUnit.SECONDS)) {
+      // The lease frees the lock if its holder dies; it is far longer than any change takes.
+      if (!locks.tryLock("admin", 10, TimeUnit.SECONDS, 300, TimeUnit.SECONDS)) {
         throw new StoreUnavailableException("another admin change is in progress; try again",
             null);
       }
@@ -221,7 +222,11 @@ public final class HazelcastCatalog implements CatalogStore {
     try {
       return action.get();
     } finally {
-      locks.unlock("admin");
+      try {
+        locks.unlock("admin");
+      } catch (IllegalMonitorStateException e) {
+        LOG.warning("the admin lock's lease ran out before the change finished");
+      }
     }
   }
 

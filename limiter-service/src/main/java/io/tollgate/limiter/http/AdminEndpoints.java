@@ -137,7 +137,7 @@ public final class AdminEndpoints {
                   Throwable cause = StatusMapping.unwrap(failure);
                   int status = cause instanceof java.util.concurrent.TimeoutException
                       ? 503 : StatusMapping.httpStatus(cause);
-                  error(e, status, String.valueOf(cause.getMessage()));
+                  error(e, status, StatusMapping.message(cause));
                   return;
                 }
                 int status = switch (response.getReason()) {
@@ -176,7 +176,8 @@ public final class AdminEndpoints {
     try {
       route(exchange, method, p);
     } catch (RuntimeException e) {
-      error(exchange, StatusMapping.httpStatus(e), String.valueOf(e.getMessage()));
+      StatusMapping.logIfDatabase(e);
+      error(exchange, StatusMapping.httpStatus(e), StatusMapping.message(e));
     }
   }
 

@@ -52,6 +52,9 @@ public final class PlanRules {
   private static final Pattern METHOD_KEY = Pattern.compile("(\\*|[A-Z][A-Z0-9_-]*) /\\S*");
   private static final String PERIODS = "DAY, WEEK or MONTH";
 
+  /** The longest method key, {@code "METHOD /route"}, a plan or stage may name. */
+  public static final int MAX_METHOD_KEY_LENGTH = 1024;
+
   private PlanRules() {}
 
   /**
@@ -191,6 +194,10 @@ public final class PlanRules {
    * @throws InvalidPlanException naming {@code field}
    */
   public static void checkMethodKey(String field, String key) {
+    if (key != null && key.length() > MAX_METHOD_KEY_LENGTH) {
+      throw new InvalidPlanException(field, "longer than " + MAX_METHOD_KEY_LENGTH
+          + " characters");
+    }
     if (key == null || !METHOD_KEY.matcher(key).matches()) {
       throw new InvalidPlanException(field, "expected \"METHOD /route\" (e.g. \"GET /pets/{id}\""
           + " or \"* /pets\"), found " + quote(key));

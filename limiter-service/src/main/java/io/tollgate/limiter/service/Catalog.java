@@ -25,9 +25,13 @@ import java.util.function.Supplier;
  * are cached, and plans are held whole. Every admin change is announced to every member, which
  * drops the cache entry (or reloads the plans) before the admin call returns, so a change holds
  * from the next check on any member. In case an announcement is lost (a member that was
- * unreachable at that moment), cache entries also expire after {@link #CACHE_TTL}.
+ * unreachable at that moment), cache entries also expire after {@link #CACHE_TTL} and the plans
+ * are read again every {@link #CACHE_TTL}.
  */
-public final class Catalog implements CatalogStore.Listener {
+public final class Catalog implements CatalogStore.Listener, AutoCloseable {
+
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(Catalog.class.getName());
 
   /** How long a cached key is trusted without an announcement. */
   static final Duration CACHE_TTL = Duration.ofSeconds(30);
@@ -36,6 +40,12 @@ public final class Catalog implements CatalogStore.Listener {
   private final Supplier<PlanConfig> config;
   private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
   private volatile Map<String, UsagePlan> storedPlans = Map.of();
+  private final java.util.concurrent.ScheduledExecutorService refresher =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "tollgate-catalog-refresh");
+        t.setDaemon(true);
+        return t;
+      });
 
   public Catalog(CatalogStore store, Supplier<PlanConfig> config) {
     this.store = store;
@@ -47,9 +57,30 @@ public final class Catalog implements CatalogStore.Listener {
             store.findKey(hash).thenApply(Optional::ofNullable).toCompletableFuture());
   }
 
-  /** Loads the stored plans; call once the grid is up. */
+  /** Loads the stored plans and schedules their periodic re-read; call once the grid is up. */
   public void start() {
+    reloadPlans();
+    long every = CACHE_TTL.toMillis();
+    refresher.scheduleWithFixedDelay(() -> {
+      try {
+        reloadPlans();
+      } catch (RuntimeException e) {
+        LOG.warning("could not re-read the stored plans: " + e);
+      }
+    }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Reads the stored plans. Synchronized, so that of two reads racing (a change notice during
+   * start-up, a notice during a periodic read) the one that started last is the one kept.
+   */
+  private synchronized void reloadPlans() {
     storedPlans = Map.copyOf(store.loadPlans());
+  }
+
+  @Override
+  public void close() {
+    refresher.shutdownNow();
   }
 
   /** The YAML config's plan part. */
@@ -119,6 +150,6 @@ public final class Catalog implements CatalogStore.Listener {
 
   @Override
   public void plansChanged() {
-    storedPlans = Map.copyOf(store.loadPlans());
+    reloadPlans();
   }
 }

@@ -156,6 +156,12 @@ public final class PlanAdmin {
         s.getMethodsMap().forEach((k, v) -> methods.put(k, throttle(v)));
         stages.add(new ApiStage(s.getApi(), s.getStage(), methods));
       }
+      if (p.getName().length() > 128) {
+        throw AdminException.invalid("name: longer than 128 characters");
+      }
+      if (p.getDescription().length() > 1024) {
+        throw AdminException.invalid("description: longer than 1024 characters");
+      }
       UsagePlan plan = new UsagePlan(p.getId(), p.getName(), p.getDescription(), throttle, quota,
           stages, false);
       PlanRules.checkPlan("", plan, catalog.config().accountThrottle());

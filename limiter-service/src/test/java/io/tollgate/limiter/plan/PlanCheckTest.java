@@ -303,6 +303,10 @@ class PlanCheckTest {
         .setThrottle(Throttle.newBuilder().setRate(5).setBurst(-1)).build()));
     assertInvalid("quota.limit", () -> client.admin().createPlan(plan(id("bad"))
         .setQuota(Quota.newBuilder().setLimit(-10).setPeriod("DAY")).build()));
+    assertInvalid("longer than 1024 characters", () -> client.admin().createPlan(
+        UsagePlan.newBuilder().setId(id("bad")).addApiStages(ApiStage.newBuilder().setApi("shop")
+            .setStage("prod").putMethods("GET /" + "a".repeat(1100),
+                Throttle.newBuilder().setRate(1).setBurst(1).build())).build()));
     assertInvalid("unknown plan", () -> client.admin().createKey(CreateKeyRequest.newBuilder()
         .setName("x").addPlanIds("no-such-plan").build()));
     String one = id("one");

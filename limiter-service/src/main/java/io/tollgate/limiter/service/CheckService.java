@@ -109,7 +109,13 @@ public final class CheckService {
       }
       return new Evaluation(request, null, null).start();
     }
-    return catalog.key(ApiKeys.hash(apiKey)).thenCompose(found -> withKey(request, found));
+    return catalog.key(ApiKeys.hash(apiKey)).handle((found, error) -> {
+      if (error != null) {
+        return CompletableFuture.<CheckResponse>failedFuture(new StoreUnavailableException(
+            "cannot read the API key: " + error.getMessage(), error));
+      }
+      return withKey(request, found);
+    }).thenCompose(f -> f);
   }
 
   private CompletableFuture<CheckResponse> withKey(CheckRequest request, Optional<ApiKey> found) {
@@ -374,9 +380,12 @@ public final class CheckService {
       if (tightest >= 0) {
         Level l = levels.get(tightest);
         Decision d = results[tightest];
-        long remaining = denied && d.allowed() ? d.remaining() + d.permits() : d.remaining();
+        boolean handedBack = denied && d.allowed();
+        long remaining = handedBack ? d.remaining() + d.permits() : d.remaining();
+        // Handed back to a full bucket: it is full now, whatever the decision said.
+        long reset = handedBack && remaining >= d.limit() ? 0 : d.resetAfterNanos();
         b.setThrottle(LimitStatus.newBuilder().setLevel(l.name()).setLimit(d.limit())
-            .setRemaining(remaining).setResetAfter(duration(d.resetAfterNanos()))
+            .setRemaining(remaining).setResetAfter(duration(reset))
             .setRate(l.throttle().rate()).setWindow(duration(SECOND)));
       }
       b.setReason(reason);

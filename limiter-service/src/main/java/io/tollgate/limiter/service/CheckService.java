@@ -52,6 +52,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class CheckService {
 
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(CheckService.class.getName());
+
   /** The most a single check may cost. */
   static final long MAX_COST = 1_000_000;
 
@@ -111,8 +114,9 @@ public final class CheckService {
     }
     return catalog.key(ApiKeys.hash(apiKey)).handle((found, error) -> {
       if (error != null) {
+        LOG.log(java.util.logging.Level.WARNING, "cannot read an API key", error);
         return CompletableFuture.<CheckResponse>failedFuture(new StoreUnavailableException(
-            "cannot read the API key: " + error.getMessage(), error));
+            "cannot read the API key (see the limiter's log)", error));
       }
       return withKey(request, found);
     }).thenCompose(f -> f);

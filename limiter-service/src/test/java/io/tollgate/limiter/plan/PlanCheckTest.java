@@ -36,8 +36,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -143,12 +141,17 @@ class PlanCheckTest {
     client.admin().createPlan(plan(p).setQuota(Quota.newBuilder().setLimit(10).setPeriod("DAY")
         .setTimeZone("America/New_York")).build());
     String key = key(p);
-    ExecutorService pool = Executors.newFixedThreadPool(32);
+    // 96 checks, 32 in flight at a time.
+    java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(32);
     List<ListenableFuture<CheckResponse>> calls = new ArrayList<>();
-    try {
+    {
       for (int i = 0; i < 96; i++) {
-        calls.add(client.futureChecks().withDeadlineAfter(20, TimeUnit.SECONDS)
-            .check(request(key, "shop", "prod", "GET", "/items")));
+        inFlight.acquire();
+        ListenableFuture<CheckResponse> f = client.futureChecks()
+            .withDeadlineAfter(20, TimeUnit.SECONDS)
+            .check(request(key, "shop", "prod", "GET", "/items"));
+        f.addListener(inFlight::release, Runnable::run);
+        calls.add(f);
       }
       int allowed = 0;
       int exceeded = 0;
@@ -162,8 +165,6 @@ class PlanCheckTest {
       }
       assertEquals(10, allowed);
       assertEquals(86, exceeded);
-    } finally {
-      pool.shutdownNow();
     }
     CheckResponse r = check(key);
     assertEquals(Reason.QUOTA_EXCEEDED, r.getReason());

@@ -3,37 +3,36 @@ package io.tollgate.limiter;
 import com.hazelcast.config.Config;
 import com.hazelcast.core.HazelcastInstance;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.tollgate.limiter.algorithm.WallClock;
-import io.grpc.ServerInterceptors;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.AdminServiceImpl;
 import io.tollgate.limiter.api.CheckServiceImpl;
 import io.tollgate.limiter.api.RateLimitServiceImpl;
-import io.tollgate.limiter.grid.HazelcastCatalog;
-import io.tollgate.limiter.http.AdminEndpoints;
-import io.tollgate.limiter.persist.Database;
-import io.tollgate.limiter.persist.DatabaseSettings;
-import io.tollgate.limiter.persist.QuotaRepository;
-import io.tollgate.limiter.plan.PlanConfig;
-import io.tollgate.limiter.service.Catalog;
-import io.tollgate.limiter.service.CheckService;
-import io.tollgate.limiter.service.PlanAdmin;
-import io.tollgate.limiter.store.CatalogStore;
 import io.tollgate.limiter.cluster.GridMember;
 import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
+import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.grid.HazelcastLimitStore;
+import io.tollgate.limiter.http.AdminEndpoints;
 import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.persist.Database;
+import io.tollgate.limiter.persist.DatabaseSettings;
+import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.service.Catalog;
+import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanAdmin;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
+import io.tollgate.limiter.store.CatalogStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -46,10 +45,11 @@ import java.util.logging.Logger;
 /**
  * The composition root: builds every part by constructor and owns the start and stop order.
  *
- * <p>Start: rules (a bad config fails here, before any port opens), the grid member, gRPC, HTTP,
- * the config watcher, then health SERVING. Stop: health NOT_SERVING, stop accepting gRPC calls,
+ * <p>Start: rules (a bad config fails here, before any port opens), the database, the grid member,
+ * the plan catalog, gRPC, HTTP, the config watcher, then health SERVING. Stop: health NOT_SERVING, stop accepting gRPC calls,
  * drain the calls in flight, stop HTTP, then leave the cluster gracefully so the partitions this
- * member owned move with their backups.
+ * member owned move with their backups (the last member writes pending quota counts), then close
+ * the database.
  */
 public final class LimiterServer {
 

@@ -107,7 +107,8 @@ public final class HazelcastCatalog implements CatalogStore {
         .setInMemoryFormat(InMemoryFormat.OBJECT)
         .setMapStoreConfig(new MapStoreConfig()
             .setEnabled(true)
-            .setImplementation(new PlanMapStore(planRepository))
+            .setImplementation(new WriteThroughMapStore<>(planRepository::load,
+                planRepository::store, planRepository::delete))
             .setWriteDelaySeconds(0)
             .setInitialLoadMode(InitialLoadMode.LAZY)));
     config.addMapConfig(new MapConfig(KEYS_MAP)
@@ -115,7 +116,8 @@ public final class HazelcastCatalog implements CatalogStore {
         .setInMemoryFormat(InMemoryFormat.OBJECT)
         .setMapStoreConfig(new MapStoreConfig()
             .setEnabled(true)
-            .setImplementation(new KeyMapStore(keyRepository))
+            .setImplementation(new WriteThroughMapStore<>(keyRepository::load,
+                keyRepository::store, keyRepository::delete))
             .setWriteDelaySeconds(0)
             .setInitialLoadMode(InitialLoadMode.LAZY)));
     config.addMapConfig(new MapConfig(QUOTAS_MAP)

@@ -35,9 +35,18 @@ final class Deploy {
    * skipped, except with {@code CI=true}: {@code .ci/run} installs every tool, so there it fails.
    */
   static Path tool(String what, String... candidates) {
+    return find(what, true, candidates);
+  }
+
+  /** As {@link #tool}, for a file that need not be executable (an nginx module). */
+  static Path file(String what, String... candidates) {
+    return find(what, false, candidates);
+  }
+
+  private static Path find(String what, boolean executable, String... candidates) {
     for (String c : candidates) {
       Path p = Path.of(c);
-      if (Files.isExecutable(p)) {
+      if (executable ? Files.isExecutable(p) : Files.isRegularFile(p)) {
         return p;
       }
     }

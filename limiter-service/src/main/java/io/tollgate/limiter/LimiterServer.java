@@ -104,6 +104,9 @@ public final class LimiterServer {
 
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
         settings.memberList(), clock);
+    if ("kubernetes".equals(settings.discovery)) {
+      GridMember.discoverOnKubernetes(config, settings.kubernetesServiceDns, settings.clusterPort);
+    }
     HazelcastCatalog.configure(config, database.plans(), database.keys(),
         quotaRepository, new CatalogStore.Listener() {
           // Notices can arrive while the member starts, before the catalog exists: then there is

@@ -39,6 +39,19 @@ public final class Settings {
       description = "Other members to join; empty runs a standalone member (RL_MEMBERS).")
   String members;
 
+  @Option(names = "--discovery", paramLabel = "members|kubernetes",
+      defaultValue = "${env:RL_DISCOVERY:-members}",
+      description = "How members find each other: the --members list, or Hazelcast's Kubernetes "
+          + "discovery through --kubernetes-service-dns (RL_DISCOVERY, default ${DEFAULT-VALUE}).")
+  String discovery;
+
+  @Option(names = "--kubernetes-service-dns", paramLabel = "NAME",
+      defaultValue = "${env:RL_KUBERNETES_SERVICE_DNS:-}",
+      description = "With --discovery kubernetes: DNS name of the headless Service whose addresses "
+          + "are the members, e.g. tollgate-cluster.tollgate.svc.cluster.local "
+          + "(RL_KUBERNETES_SERVICE_DNS).")
+  String kubernetesServiceDns;
+
   @Option(names = "--cluster-name", defaultValue = "${env:RL_CLUSTER_NAME:-ratelimit}",
       description = "Members join only others of the same name (RL_CLUSTER_NAME, default "
           + "${DEFAULT-VALUE}).")
@@ -145,6 +158,16 @@ public final class Settings {
       } catch (NumberFormatException | IndexOutOfBoundsException e) {
         return "--members: '" + m + "' is not host:port";
       }
+    }
+    if (!"members".equals(discovery) && !"kubernetes".equals(discovery)) {
+      return "--discovery: '" + discovery + "' is not members or kubernetes";
+    }
+    if ("kubernetes".equals(discovery) && (kubernetesServiceDns == null
+        || kubernetesServiceDns.isBlank())) {
+      return "--discovery kubernetes needs --kubernetes-service-dns";
+    }
+    if ("kubernetes".equals(discovery) && !memberList().isEmpty()) {
+      return "--members and --discovery kubernetes: give one, not both";
     }
     if (!(nearLimitRatio > 0 && nearLimitRatio <= 1)) {
       return "--near-limit-ratio: " + nearLimitRatio + " is not in (0, 1]";

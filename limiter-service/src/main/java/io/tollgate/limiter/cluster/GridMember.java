@@ -84,6 +84,25 @@ public final class GridMember {
   }
 
   /**
+   * Switches a member's joining from the member list to Hazelcast's built-in Kubernetes discovery
+   * in DNS lookup mode: the members are the addresses of a headless Service (which must publish
+   * not-ready addresses, since a member is ready only once it has joined), each on
+   * {@code port}. DNS mode needs no access to the Kubernetes API, so no RBAC.
+   *
+   * @param serviceDns e.g. {@code tollgate-cluster.tollgate.svc.cluster.local}
+   * @param port the cluster port every member listens on
+   */
+  public static void discoverOnKubernetes(Config config, String serviceDns, int port) {
+    JoinConfig join = config.getAdvancedNetworkConfig().getJoin();
+    join.getTcpIpConfig().setEnabled(false);
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getKubernetesConfig().setEnabled(true)
+        .setProperty("service-dns", serviceDns)
+        .setProperty("service-port", Integer.toString(port));
+  }
+
+  /**
    * The executor that runs completion callbacks of grid futures in this JVM. Hazelcast's default
    * is the common fork-join pool, except when that pool has a parallelism of 1 (machines with two
    * cores or fewer), where it starts a new thread for every callback: measured on such a machine,

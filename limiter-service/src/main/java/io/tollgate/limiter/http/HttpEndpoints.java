@@ -34,7 +34,9 @@ import java.util.function.BooleanSupplier;
  *   <li>{@code GET /metrics}: Prometheus text;
  *   <li>{@code POST /json}: a {@code RateLimitRequest} in proto3 JSON; answers the
  *       {@code RateLimitResponse} in proto3 JSON, 200 when OK and 429 when OVER_LIMIT, or 400 with
- *       the reason for a malformed body or a failed call, as envoyproxy/ratelimit does.
+ *       the reason for a malformed body or a failed call, as envoyproxy/ratelimit does;
+ *   <li>{@code /check}, any method: the decision for gateways that ask over HTTP, descriptors
+ *       built from request headers ({@link CheckEndpoint}).
  * </ul>
  */
 public final class HttpEndpoints {
@@ -54,6 +56,7 @@ public final class HttpEndpoints {
   private final RateLimitService service;
   private final LimiterMetrics metrics;
   private final BooleanSupplier serving;
+  private final CheckEndpoint check;
   private final JsonFormat.Parser parser = JsonFormat.parser();
   private final JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
 
@@ -81,6 +84,8 @@ public final class HttpEndpoints {
     server.createContext("/healthcheck", this::health);
     server.createContext("/metrics", this::metrics);
     server.createContext("/json", this::json);
+    this.check = new CheckEndpoint(service, metrics);
+    server.createContext("/check", check);
   }
 
   /** Serves {@code path} and everything below it with {@code handler}; call before start. */
@@ -103,6 +108,7 @@ public final class HttpEndpoints {
     server.stop(seconds);
     executor.shutdownNow();
     jsonExecutor.shutdownNow();
+    check.stop();
   }
 
   private void health(HttpExchange exchange) throws IOException {

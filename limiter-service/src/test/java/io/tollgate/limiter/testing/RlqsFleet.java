@@ -42,6 +42,22 @@ public final class RlqsFleet {
   private final List<Entry> entries = new ArrayList<>();
   private final Map<Long, long[]> windows = new ConcurrentHashMap<>();
 
+  private java.util.function.IntSupplier failover;
+  private int reconnects;
+
+  /**
+   * When a live proxy's stream ends (its member died or stopped), it opens a new stream to the
+   * port this gives, keeping its assignment meanwhile, as Envoy does.
+   */
+  public void failover(java.util.function.IntSupplier port) {
+    this.failover = port;
+  }
+
+  /** Streams reopened after a failure. */
+  public int reconnects() {
+    return reconnects;
+  }
+
   public RlqsFleet(WallClock clock, long windowNanos) {
     this.clock = clock;
     this.windowNanos = windowNanos;
@@ -94,6 +110,10 @@ public final class RlqsFleet {
     while (clock.epochNanos() < end) {
       long now = clock.epochNanos();
       for (Entry e : entries) {
+        if (e.alive && failover != null && (e.proxy.error() != null || e.proxy.completed())) {
+          e.proxy.connect(failover.getAsInt());
+          reconnects++;
+        }
         if (e.alive && now >= e.nextReport) {
           report(e);
           e.nextReport += reportNanos;

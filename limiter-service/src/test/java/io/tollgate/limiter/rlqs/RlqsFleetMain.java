@@ -14,10 +14,12 @@ import java.util.concurrent.TimeUnit;
  * running limiters, in real time, printing what the fleet admitted per window against the limit.
  *
  * <pre>
- * mvn -o -q -pl limiter-service test-compile org.codehaus.mojo:exec-maven-plugin:3.6.4:java \
- *   -Dexec.classpathScope=test -Dexec.mainClass=io.tollgate.limiter.rlqs.RlqsFleetMain \
- *   -Dexec.args="--targets 8081,9081 --domain edge --bucket tenant=acme,method=GET --limit 100 \
- *                --window-seconds 1 --demands 10,30,80,150 --report-ms 200 --seconds 20"
+ * mvn -q -pl limiter-service test-compile dependency:build-classpath \
+ *   -Dmdep.outputFile=target/test-classpath.txt -Dmdep.includeScope=test
+ * java -cp limiter-service/target/test-classes:limiter-service/target/classes:$(cat \
+ *   limiter-service/target/test-classpath.txt) io.tollgate.limiter.rlqs.RlqsFleetMain \
+ *   --targets 8081,9081 --domain edge-rlqs --bucket tenant=acme,method=GET --limit 100 \
+ *   --window-seconds 1 --demands 10,30,80,150 --report-ms 200 --seconds 20
  * </pre>
  * Proxy {@code i} connects to target {@code i mod n}; when its stream fails it reconnects to the
  * next target. Exits 1 if any window admitted more than the limit plus the change allowance.

@@ -151,7 +151,8 @@ public final class LimiterServer {
             settings.responseHeaders));
 
     rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
-        RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L));
+        RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
+            settings.nearLimitRatio));
 
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
     // a burst of calls queues instead of growing threads. The queue is not bounded; each client

@@ -316,7 +316,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
               return;
             }
             metrics.ruleStats(statKey).record(allowed, true, false, d.used(),
-                (long) Math.floor(d.limit() * 0.8));
+                (long) Math.floor(d.limit() * options.nearLimitRatio()));
           });
         } catch (RuntimeException e) {
           metrics.storeError(false);

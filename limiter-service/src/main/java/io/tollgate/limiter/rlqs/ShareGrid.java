@@ -32,11 +32,12 @@ public final class ShareGrid {
   /** The map of share tables. */
   public static final String SHARES_MAP = "tollgate-rlqs-shares";
 
-  static final int FACTORY_ID = 0x7012;
+  // Ids of their own: 0x7011 is GridSerialization's, 0x7012 CatalogSerialization's.
+  static final int FACTORY_ID = 0x7A51;
   static final int REPORT = 1;
   static final int RELEASE = 2;
   static final int BACKUP = 3;
-  static final int TABLE_TYPE_ID = 0x7012_01;
+  static final int TABLE_TYPE_ID = 0x7A51_01;
   private static final byte TABLE_FORMAT_V1 = 1;
 
   private final IMap<String, ShareTable> shares;

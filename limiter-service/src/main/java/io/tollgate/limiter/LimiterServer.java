@@ -26,6 +26,9 @@ import io.tollgate.limiter.persist.Database;
 import io.tollgate.limiter.persist.DatabaseSettings;
 import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
+import io.tollgate.limiter.rlqs.RlqsOptions;
+import io.tollgate.limiter.rlqs.RlqsService;
+import io.tollgate.limiter.rlqs.ShareGrid;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.Catalog;
 import io.tollgate.limiter.service.CheckService;
@@ -74,6 +77,7 @@ public final class LimiterServer {
   private Database database;
   private ExecutorService adminExecutor;
   private AdminEndpoints adminEndpoints;
+  private RlqsService rlqs;
 
   /** Creates a server that reads time from {@code clock}. */
   public LimiterServer(Settings settings, WallClock clock) {
@@ -127,6 +131,7 @@ public final class LimiterServer {
             }
           }
         });
+    ShareGrid.configure(config, clock);
     member = GridMember.start(config);
     HazelcastLimitStore store = new HazelcastLimitStore(member);
     registerGridGauges(store);
@@ -148,6 +153,10 @@ public final class LimiterServer {
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
             settings.responseHeaders));
 
+    rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
+        RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
+            settings.nearLimitRatio));
+
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
     // a burst of calls queues instead of growing threads. The queue is not bounded; each client
     // connection may have at most MAX_CALLS_PER_CONNECTION calls open.
@@ -161,6 +170,7 @@ public final class LimiterServer {
         .executor(grpcExecutor)
         .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .addService(new RateLimitServiceImpl(service, metrics))
+        .addService(rlqs)
         .addService(new CheckServiceImpl(checks))
         .addService(ServerInterceptors.intercept(new AdminServiceImpl(admin, adminExecutor), auth))
         .addService(health.getHealthService())
@@ -181,6 +191,7 @@ public final class LimiterServer {
     watcher = new ConfigWatcher(settings.config, texts, c -> {
       rules.set(c.rules());
       planConfig.set(c.plans());
+      rlqs.rulesChanged();
     }, metrics::configLoaded);
     watcher.start(settings.reloadIntervalMillis);
 
@@ -219,6 +230,10 @@ public final class LimiterServer {
     health.enterTerminalState();
     if (watcher != null) {
       watcher.close();
+    }
+    if (rlqs != null) {
+      // Long-lived RLQS streams would hold the drain open: end them, the proxies reconnect.
+      rlqs.close();
     }
     if (grpc != null) {
       grpc.shutdown();

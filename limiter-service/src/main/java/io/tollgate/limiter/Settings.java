@@ -117,6 +117,22 @@ public final class Settings {
       description = "File holding the admin token (RL_ADMIN_TOKEN_FILE).")
   String adminTokenFile;
 
+  @Option(names = "--rlqs-unmatched", paramLabel = "allow_all|deny_all",
+      defaultValue = "${env:RL_RLQS_UNMATCHED:-allow_all}",
+      description = "RLQS: what a bucket matching no limit gets, unless its domain's rlqs.unmatched "
+          + "says (RL_RLQS_UNMATCHED, default ${DEFAULT-VALUE}).")
+  String rlqsUnmatched;
+
+  @Option(names = "--rlqs-min-ttl-ms", defaultValue = "${env:RL_RLQS_MIN_TTL_MS:-1000}",
+      description = "RLQS: least time to live of an assignment; otherwise 3x the proxy's reporting "
+          + "interval (RL_RLQS_MIN_TTL_MS, default ${DEFAULT-VALUE}).")
+  long rlqsMinTtlMillis;
+
+  /** Whether unmatched RLQS buckets are denied by default. */
+  public boolean rlqsUnmatchedDenyAll() {
+    return "deny_all".equals(rlqsUnmatched);
+  }
+
   /** The admin token from --admin-token or --admin-token-file, or empty. */
   public String adminToken() throws java.io.IOException {
     if (adminTokenFile != null && !adminTokenFile.isEmpty()) {
@@ -185,6 +201,12 @@ public final class Settings {
     if (dbUrl != null && !dbUrl.isEmpty() && !dbUrl.startsWith("jdbc:postgresql:")
         && !dbUrl.startsWith("jdbc:h2:")) {
       return "--db-url: '" + dbUrl + "' is not a jdbc:postgresql: (or jdbc:h2:) URL";
+    }
+    if (!"allow_all".equals(rlqsUnmatched) && !"deny_all".equals(rlqsUnmatched)) {
+      return "--rlqs-unmatched: '" + rlqsUnmatched + "' is not allow_all or deny_all";
+    }
+    if (rlqsMinTtlMillis < 1 || rlqsMinTtlMillis > 86_400_000) {
+      return "--rlqs-min-ttl-ms: " + rlqsMinTtlMillis + " is not from 1 to 86400000";
     }
     if (drainSeconds < 0) {
       return "--drain-seconds: " + drainSeconds + " is negative";

@@ -55,7 +55,7 @@ public final class ConfigLoader {
   /** The most a {@code requests_per_unit} or {@code burst} may be: the wire format's uint32. */
   static final long MAX_UINT32 = 0xFFFF_FFFFL;
 
-  private static final Set<String> ROOT_FIELDS = Set.of("domain", "descriptors");
+  private static final Set<String> ROOT_FIELDS = Set.of("domain", "descriptors", "rlqs");
   private static final Set<String> DESCRIPTOR_FIELDS = Set.of("key", "value", "rate_limit",
       "rate_limits", "descriptors", "shadow_mode", "quota_mode", "detailed_metric", "metadata",
       "value_to_metric", "share_threshold");
@@ -131,6 +131,7 @@ public final class ConfigLoader {
   public static LoadedConfig load(Map<String, String> files) throws ConfigException {
     Map<String, DescriptorNode> domains = new HashMap<>();
     Map<String, String> sources = new HashMap<>();
+    Map<String, io.tollgate.limiter.rule.RlqsDomain> rlqs = new HashMap<>();
     PlanConfig plans = PlanConfig.DEFAULT;
     String plansFile = null;
     for (Map.Entry<String, String> file : files.entrySet()) {
@@ -167,8 +168,11 @@ public final class ConfigLoader {
           domain);
       domains.put(domain, node);
       sources.put(domain, file.getKey());
+      if (fields.containsKey("rlqs")) {
+        rlqs.put(domain, RlqsConfig.parse(parser, fields.get("rlqs").getValueNode()));
+      }
     }
-    return new LoadedConfig(new RuleSet(domains, sources), plans);
+    return new LoadedConfig(new RuleSet(domains, sources, rlqs), plans);
   }
 
   /** The 1-based line {@code node} starts on; 0 if unknown. */

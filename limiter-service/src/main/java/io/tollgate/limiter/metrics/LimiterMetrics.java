@@ -34,7 +34,7 @@ import java.util.function.Supplier;
 public final class LimiterMetrics {
 
   /** Transports a decision arrives by. */
-  public enum Transport { GRPC, JSON, CHECK }
+  public enum Transport { GRPC, JSON, CHECK, RLQS }
 
   /** Outcomes of a call. */
   public enum Outcome { OK, OVER_LIMIT, INVALID_ARGUMENT, UNAVAILABLE, INTERNAL }

@@ -13,6 +13,7 @@ public final class RuleSet {
 
   private final Map<String, DescriptorNode> domains;
   private final Map<String, String> sources;
+  private final Map<String, RlqsDomain> rlqs;
   /** Domains with a value_to_metric or share_threshold node, which need {@link #matchPath}. */
   private final java.util.Set<String> pathDomains;
 
@@ -21,6 +22,17 @@ public final class RuleSet {
    * @param sources for each domain, the file it was read from (for messages and debug views)
    */
   public RuleSet(Map<String, DescriptorNode> domains, Map<String, String> sources) {
+    this(domains, sources, Map.of());
+  }
+
+  /**
+   * @param domains each domain's root node
+   * @param sources for each domain, the file it was read from (for messages and debug views)
+   * @param rlqs the domains' {@code rlqs:} settings; a domain without is {@link RlqsDomain#DEFAULT}
+   */
+  public RuleSet(Map<String, DescriptorNode> domains, Map<String, String> sources,
+      Map<String, RlqsDomain> rlqs) {
+    this.rlqs = Map.copyOf(rlqs);
     this.domains = Map.copyOf(domains);
     this.sources = Map.copyOf(sources);
     java.util.Set<String> path = new java.util.HashSet<>();
@@ -194,6 +206,11 @@ public final class RuleSet {
       }
     }
     return node.limits();
+  }
+
+  /** A domain's Rate Limit Quota Service settings; {@link RlqsDomain#DEFAULT} when it has none. */
+  public RlqsDomain rlqs(String domain) {
+    return rlqs.getOrDefault(domain, RlqsDomain.DEFAULT);
   }
 
   /** Whether the domain is loaded. */

@@ -10,7 +10,7 @@ import io.tollgate.limiter.rule.RateLimitRule;
  * length-prefixed so that no choice of keys and values can make two descriptors share a counter.
  * It does not hold the limit's size, so changing a limit in the config keeps the count.
  */
-final class LimitKeys {
+public final class LimitKeys {
 
   private LimitKeys() {}
 
@@ -18,7 +18,7 @@ final class LimitKeys {
    * @param keyValues per entry, a value to key by instead of the entry's own (a shared wildcard
    *     pattern); {@code null}, or {@code null} elements, for the entries' own values
    */
-  static String key(String domain, RateLimitDescriptor descriptor, RateLimitRule rule,
+  public static String key(String domain, RateLimitDescriptor descriptor, RateLimitRule rule,
       String[] keyValues) {
     StringBuilder sb = new StringBuilder(64);
     append(sb, domain);

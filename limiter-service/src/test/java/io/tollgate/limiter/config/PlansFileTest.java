@@ -247,7 +247,7 @@ class PlansFileTest {
   void aFileWithoutDomainOrPlansFieldsIsARuleFile() {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(Map.of(
         "p.yaml", "plans: []\n")));
-    assertEquals("p.yaml:1: plans: unknown field 'plans' (expected one of descriptors, domain)",
+    assertEquals("p.yaml:1: plans: unknown field 'plans' (expected one of descriptors, domain, rlqs)",
         e.getMessage());
   }
 

@@ -42,7 +42,11 @@ public final class InJvmLimiter implements AutoCloseable {
       String... extraArgs) throws Exception {
     List<String> args = new ArrayList<>(List.of("--config", config.toString(),
         "--grpc-port", "0", "--http-port", "0", "--cluster-port", Integer.toString(clusterPort),
-        "--cluster-name", "test-" + UUID.randomUUID(), "--reload-interval-ms", "100"));
+        "--reload-interval-ms", "100"));
+    // Members meant to join each other pass one --cluster-name; others get their own.
+    if (!List.of(extraArgs).contains("--cluster-name")) {
+      args.addAll(List.of("--cluster-name", "test-" + UUID.randomUUID()));
+    }
     args.addAll(List.of(extraArgs));
     args.addAll(LimiterProcess.dataDirUnlessGiven("in-jvm", extraArgs));
     Settings settings = new Settings();

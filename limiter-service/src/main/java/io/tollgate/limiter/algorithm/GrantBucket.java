@@ -1,0 +1,50 @@
+package io.tollgate.limiter.algorithm;
+
+/**
+ * The token bucket a proxy enforces for a grant of {@code g} units per window of {@code W}
+ * nanoseconds, in the terms of Envoy's {@code envoy.type.v3.TokenBucket}: it holds at most
+ * {@code maxTokens}, starts full, and gains {@code tokensPerFill} every {@code fillIntervalNanos},
+ * continuously.
+ *
+ * <p>The bucket holds {@code m = max(1, g * burstPercent / 100)} (at most {@code g - 1} when
+ * {@code g >= 2}) and refills {@code g - m} per window, so over any span of one window it admits at
+ * most {@code m + (g - m) = g}: no window edge, so no double burst at one. A grant of 1 refills one
+ * token per two windows, which admits at most one per window. A proxy given a new bucket starts it
+ * full, so each change of assignment can add at most {@code maxTokens} in the window where it
+ * happens.
+ *
+ * @param maxTokens the bucket's size, at least 1
+ * @param tokensPerFill tokens added per fill interval, at least 1
+ * @param fillIntervalNanos the fill interval
+ */
+public record GrantBucket(long maxTokens, long tokensPerFill, long fillIntervalNanos) {
+
+  /**
+   * The bucket for a grant, or {@code null} for a grant of zero (deny all).
+   *
+   * @param grant units per window, zero or more
+   * @param windowNanos the window
+   * @param burstPercent the bucket's size as a share of the grant
+   */
+  public static GrantBucket forGrant(long grant, long windowNanos, int burstPercent) {
+    if (grant < 0 || windowNanos <= 0 || burstPercent < 0 || burstPercent > 100) {
+      throw new IllegalArgumentException("grant " + grant + ", window " + windowNanos
+          + ", burst " + burstPercent + "%");
+    }
+    if (grant == 0) {
+      return null;
+    }
+    if (grant == 1) {
+      return new GrantBucket(1, 1, 2 * windowNanos);
+    }
+    long m = Math.max(1, grant * burstPercent / 100);
+    m = Math.min(m, grant - 1);
+    return new GrantBucket(m, grant - m, windowNanos);
+  }
+
+  /** The most this bucket admits over any span of {@code spanNanos}, starting full. */
+  public long maxAdmitted(long spanNanos) {
+    double refill = (double) tokensPerFill * spanNanos / fillIntervalNanos;
+    return (long) Math.floor(maxTokens + refill + 1e-9);
+  }
+}

@@ -1,0 +1,467 @@
+package io.tollgate.limiter.rlqs;
+
+import com.google.protobuf.Duration;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.BucketId;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaResponse;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaResponse.BucketAction;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaServiceGrpc;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReports;
+import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReports.BucketQuotaUsage;
+import io.envoyproxy.envoy.type.v3.RateLimitStrategy;
+import io.envoyproxy.envoy.type.v3.TokenBucket;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.algorithm.GrantBucket;
+import io.tollgate.limiter.algorithm.ShareTable;
+import io.tollgate.limiter.metrics.LimiterMetrics;
+import io.tollgate.limiter.rule.DescriptorView;
+import io.tollgate.limiter.rule.RateLimitRule;
+import io.tollgate.limiter.rule.RlqsDomain;
+import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.service.LimitKeys;
+import io.tollgate.limiter.store.LimitStore;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Envoy's Rate Limit Quota Service ({@code StreamRateLimitQuotas}) over Tollgate's rules.
+ *
+ * <p>Each report's buckets are matched as descriptors of the report's domain
+ * ({@link BucketMapping}). A bucket whose descriptor has a limit gets a token-bucket assignment
+ * sized by its share of the limit ({@link ShareTable}, kept in the grid by {@link ShareGrid} so
+ * that streams on every member divide one limit); its reported usage is taken from the same
+ * counters, and recorded in the same per-rule metrics, as {@code ShouldRateLimit} calls. A bucket
+ * matching nothing gets the configured blanket rule; one that matched before and no longer does
+ * (its rule was removed by a reload) gets an {@code abandon_action}.
+ *
+ * <p>Reports of one stream are handled one after the other, and its responses are sent in order.
+ * A bad report ends its stream only, with {@code INVALID_ARGUMENT}.
+ */
+public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaServiceImplBase {
+
+  private static final Logger LOG = Logger.getLogger(RlqsService.class.getName());
+
+  private final Supplier<RuleSet> rules;
+  private final LimitStore store;
+  private final ShareGrid shares;
+  private final LimiterMetrics metrics;
+  private final RlqsOptions options;
+  private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+
+  public RlqsService(Supplier<RuleSet> rules, LimitStore store, ShareGrid shares,
+      LimiterMetrics metrics, RlqsOptions options) {
+    this.rules = rules;
+    this.store = store;
+    this.shares = shares;
+    this.metrics = metrics;
+    this.options = options;
+  }
+
+  @Override
+  public StreamObserver<RateLimitQuotaUsageReports> streamRateLimitQuotas(
+      StreamObserver<RateLimitQuotaResponse> responses) {
+    Stream s = new Stream(responses);
+    streams.add(s);
+    if (responses instanceof ServerCallStreamObserver<RateLimitQuotaResponse> call) {
+      call.setOnCancelHandler(s::cancelled);
+    }
+    return s;
+  }
+
+  /**
+   * Tells every stream to abandon the buckets that no longer match a limit; called after a
+   * reload.
+   */
+  public void rulesChanged() {
+    for (Stream s : streams) {
+      s.enqueue(() -> s.recheck(rules.get()));
+    }
+  }
+
+  /** Ends every stream (the server is stopping): the proxies reconnect to another member. */
+  public void close() {
+    for (Stream s : streams) {
+      s.finish();
+    }
+  }
+
+  /** Open streams on this member. */
+  public int openStreams() {
+    return streams.size();
+  }
+
+  /** What the service remembers of one bucket of a stream. */
+  private record Tracked(String shareKey, boolean matched) {}
+
+  /** One {@code StreamRateLimitQuotas} call. */
+  private final class Stream implements StreamObserver<RateLimitQuotaUsageReports> {
+
+    private final StreamObserver<RateLimitQuotaResponse> out;
+    private final String id = UUID.randomUUID().toString();
+    /** Touched only by the stream's serial tasks. */
+    private final Map<Map<String, String>, Tracked> buckets = new HashMap<>();
+    private String domain;
+    private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
+    private boolean closed;
+
+    Stream(StreamObserver<RateLimitQuotaResponse> out) {
+      this.out = out;
+    }
+
+    @Override
+    public void onNext(RateLimitQuotaUsageReports reports) {
+      long start = System.nanoTime();
+      String problem;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        problem = ReportValidator.problem(reports, domain);
+        if (problem == null && domain == null) {
+          domain = reports.getDomain();
+        }
+      }
+      if (problem != null) {
+        metrics.recordRequest(LimiterMetrics.Transport.RLQS,
+            LimiterMetrics.Outcome.INVALID_ARGUMENT, System.nanoTime() - start);
+        fail(Status.INVALID_ARGUMENT.withDescription(problem));
+        return;
+      }
+      RuleSet ruleSet = rules.get();
+      enqueue(() -> handle(reports, ruleSet).whenComplete((ok, e) ->
+          metrics.recordRequest(LimiterMetrics.Transport.RLQS, e == null
+              ? LimiterMetrics.Outcome.OK : LimiterMetrics.Outcome.INTERNAL,
+              System.nanoTime() - start)));
+    }
+
+    /** Runs {@code task} after every task queued before it. */
+    synchronized void enqueue(Supplier<CompletableFuture<?>> task) {
+      if (closed) {
+        return;
+      }
+      tail = tail.thenCompose(v -> {
+        try {
+          return task.get().handle((r, e) -> {
+            if (e != null) {
+              LOG.log(Level.WARNING, "RLQS stream " + id + ": " + e, e);
+            }
+            return null;
+          });
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "RLQS stream " + id + ": " + e, e);
+          return CompletableFuture.completedFuture(null);
+        }
+      }).thenApply(v -> (Void) null);
+    }
+
+    private CompletableFuture<Void> handle(RateLimitQuotaUsageReports reports, RuleSet ruleSet) {
+      List<CompletableFuture<BucketAction>> actions = new ArrayList<>();
+      for (BucketQuotaUsage usage : reports.getBucketQuotaUsagesList()) {
+        actions.add(decide(usage, ruleSet));
+      }
+      return CompletableFuture.allOf(actions.toArray(CompletableFuture[]::new))
+          .thenAccept(v -> {
+            RateLimitQuotaResponse.Builder response = RateLimitQuotaResponse.newBuilder();
+            for (CompletableFuture<BucketAction> a : actions) {
+              BucketAction action = a.join();
+              if (action != null) {
+                response.addBucketAction(action);
+              }
+            }
+            send(response);
+          });
+    }
+
+    private CompletableFuture<BucketAction> decide(BucketQuotaUsage usage, RuleSet ruleSet) {
+      BucketId bucketId = usage.getBucketId();
+      Map<String, String> bucket = bucketId.getBucketMap();
+      RlqsDomain settings = ruleSet.rlqs(domain);
+      RateLimitDescriptor descriptor = BucketMapping.descriptor(bucket, settings.keyOrder());
+      Match match = match(ruleSet, descriptor);
+      Tracked previous = buckets.get(bucket);
+      if (match.limits.isEmpty()) {
+        if (previous != null && previous.matched()) {
+          return CompletableFuture.completedFuture(abandon(bucketId, previous));
+        }
+        buckets.put(bucket, new Tracked(null, false));
+        boolean deny = settings.unmatched().isEmpty() ? options.unmatchedDenyAll()
+            : settings.unmatched().equals("deny_all");
+        return CompletableFuture.completedFuture(blanket(bucketId, deny, ttlNanos(usage)));
+      }
+      count(usage, descriptor, match);
+      RateLimitRule governing = null;
+      for (RateLimitRule r : match.limits) {
+        if (!r.unlimited() && !r.shadowMode() && (governing == null
+            || rate(r) < rate(governing))) {
+          governing = r;
+        }
+      }
+      if (governing == null) {
+        // Unlimited, or only shadow-mode limits: counted above, never enforced.
+        releaseIfMoved(bucket, previous, "");
+        buckets.put(bucket, new Tracked("", true));
+        return CompletableFuture.completedFuture(blanket(bucketId, false, ttlNanos(usage)));
+      }
+      String key = LimitKeys.key(domain, descriptor, governing, match.keyValues);
+      releaseIfMoved(bucket, previous, key);
+      buckets.put(bucket, new Tracked(key, true));
+      long window = governing.unit().nanos();
+      long ttl = ttlNanos(usage);
+      long minShare = settings.minShare() > 0 ? settings.minShare() : 1;
+      ShareTable.Params params = new ShareTable.Params(governing.requestsPerUnit(),
+          Math.min(minShare, governing.requestsPerUnit()), ttl, options.headroomPercent(),
+          options.tolerancePercent());
+      CompletableFuture<BucketAction> result = new CompletableFuture<>();
+      try {
+        shares.report(key, holder(bucket), demandPerWindow(usage, window), params)
+            .whenComplete((grant, error) -> {
+              if (error != null) {
+                // No answer for this bucket: the proxy keeps its assignment until its TTL.
+                metrics.storeError(false);
+                LOG.log(Level.FINE, "RLQS share report failed", error);
+                result.complete(null);
+              } else {
+                result.complete(assignment(bucketId, grant[0], window, grant[2]));
+              }
+            });
+      } catch (RuntimeException e) {
+        metrics.storeError(false);
+        result.complete(null);
+      }
+      return result;
+    }
+
+    /** Abandons the buckets whose rule was removed. */
+    CompletableFuture<Void> recheck(RuleSet ruleSet) {
+      if (domain == null) {
+        return CompletableFuture.completedFuture(null);
+      }
+      RateLimitQuotaResponse.Builder response = RateLimitQuotaResponse.newBuilder();
+      RlqsDomain settings = ruleSet.rlqs(domain);
+      for (Map.Entry<Map<String, String>, Tracked> e : new ArrayList<>(buckets.entrySet())) {
+        if (!e.getValue().matched()) {
+          continue;
+        }
+        RateLimitDescriptor d = BucketMapping.descriptor(e.getKey(), settings.keyOrder());
+        if (match(ruleSet, d).limits.isEmpty()) {
+          response.addBucketAction(abandon(BucketId.newBuilder().putAllBucket(e.getKey())
+              .build(), e.getValue()));
+        }
+      }
+      send(response);
+      return CompletableFuture.completedFuture(null);
+    }
+
+    private BucketAction abandon(BucketId bucketId, Tracked previous) {
+      Map<String, String> bucket = bucketId.getBucketMap();
+      buckets.remove(bucket);
+      if (previous.shareKey() != null && !previous.shareKey().isEmpty()) {
+        shares.release(previous.shareKey(), holder(bucket));
+      }
+      return BucketAction.newBuilder().setBucketId(bucketId)
+          .setAbandonAction(BucketAction.AbandonAction.getDefaultInstance()).build();
+    }
+
+    private void releaseIfMoved(Map<String, String> bucket, Tracked previous, String key) {
+      if (previous != null && previous.shareKey() != null && !previous.shareKey().isEmpty()
+          && !previous.shareKey().equals(key)) {
+        shares.release(previous.shareKey(), holder(bucket));
+      }
+    }
+
+    private String holder(Map<String, String> bucket) {
+      return id + "/" + BucketMapping.canonical(bucket);
+    }
+
+    /** Takes the reported usage from the limits' counters and records it in their metrics. */
+    private void count(BucketQuotaUsage usage, RateLimitDescriptor descriptor, Match match) {
+      long allowed = usage.getNumRequestsAllowed();
+      long denied = usage.getNumRequestsDenied();
+      for (RateLimitRule rule : match.limits) {
+        if (rule.unlimited()) {
+          continue;
+        }
+        String statKey = rule.detailedMetric() ? detailedStatKey(descriptor)
+            : match.statKey != null ? match.statKey : rule.statKey();
+        if (denied > 0) {
+          metrics.ruleStats(statKey).record(denied, false, false, 0, 0);
+        }
+        if (allowed == 0) {
+          continue;
+        }
+        String key = LimitKeys.key(domain, descriptor, rule, match.keyValues);
+        try {
+          store.acquire(key, rule.algorithm(), allowed).thenCompose(d -> {
+            if (d.allowed() || d.remaining() <= 0) {
+              return CompletableFuture.completedFuture(d);
+            }
+            // The proxies admitted more than the counter holds: take what is left.
+            return store.acquire(key, rule.algorithm(), d.remaining());
+          }).whenComplete((Decision d, Throwable error) -> {
+            if (error != null) {
+              metrics.storeError(false);
+              return;
+            }
+            metrics.ruleStats(statKey).record(allowed, true, false, d.used(),
+                (long) Math.floor(d.limit() * options.nearLimitRatio()));
+          });
+        } catch (RuntimeException e) {
+          metrics.storeError(false);
+        }
+      }
+    }
+
+    private String detailedStatKey(RateLimitDescriptor descriptor) {
+      StringBuilder sb = new StringBuilder(domain);
+      for (RateLimitDescriptor.Entry e : descriptor.getEntriesList()) {
+        sb.append('.').append(e.getKey()).append('_').append(e.getValue());
+      }
+      return sb.toString();
+    }
+
+    private Match match(RuleSet ruleSet, RateLimitDescriptor d) {
+      DescriptorView view = new View(d);
+      if (ruleSet.usesPathFeatures(domain)) {
+        RuleSet.PathMatch m = ruleSet.matchPath(domain, view);
+        return new Match(m.limits(), m.keyValues(), m.statKey());
+      }
+      return new Match(ruleSet.match(domain, view), null, null);
+    }
+
+    private synchronized void send(RateLimitQuotaResponse.Builder response) {
+      if (closed || response.getBucketActionCount() == 0) {
+        return;
+      }
+      try {
+        out.onNext(response.build());
+      } catch (RuntimeException e) {
+        // The call was cancelled meanwhile.
+        closed = true;
+        streams.remove(this);
+      }
+    }
+
+    private synchronized void fail(Status status) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      streams.remove(this);
+      try {
+        out.onError(status.asRuntimeException());
+      } catch (RuntimeException ignored) {
+        // already cancelled
+      }
+    }
+
+    synchronized void finish() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      streams.remove(this);
+      try {
+        out.onCompleted();
+      } catch (RuntimeException ignored) {
+        // already cancelled
+      }
+    }
+
+    synchronized void cancelled() {
+      closed = true;
+      streams.remove(this);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      cancelled();
+    }
+
+    @Override
+    public void onCompleted() {
+      // Grants stay in force at the proxy until their TTL; the shares expire with them.
+      finish();
+    }
+  }
+
+  private record Match(List<RateLimitRule> limits, String[] keyValues, String statKey) {}
+
+  private long ttlNanos(BucketQuotaUsage usage) {
+    Duration t = usage.getTimeElapsed();
+    long elapsed = t.getSeconds() * 1_000_000_000L + t.getNanos();
+    return Math.min(RlqsOptions.MAX_TTL_NANOS, Math.max(options.minTtlNanos(), 3 * elapsed));
+  }
+
+  private static long demandPerWindow(BucketQuotaUsage usage, long windowNanos) {
+    Duration t = usage.getTimeElapsed();
+    double elapsed = t.getSeconds() * 1e9 + t.getNanos();
+    double demand = (double) (usage.getNumRequestsAllowed() + usage.getNumRequestsDenied())
+        * windowNanos / elapsed;
+    return (long) Math.min(Math.ceil(demand), 1e15);
+  }
+
+  private static double rate(RateLimitRule r) {
+    return (double) r.requestsPerUnit() / r.unit().seconds();
+  }
+
+  private BucketAction blanket(BucketId id, boolean deny, long ttlNanos) {
+    return BucketAction.newBuilder().setBucketId(id)
+        .setQuotaAssignmentAction(BucketAction.QuotaAssignmentAction.newBuilder()
+            .setAssignmentTimeToLive(duration(ttlNanos))
+            .setRateLimitStrategy(RateLimitStrategy.newBuilder().setBlanketRule(deny
+                ? RateLimitStrategy.BlanketRule.DENY_ALL
+                : RateLimitStrategy.BlanketRule.ALLOW_ALL)))
+        .build();
+  }
+
+  private BucketAction assignment(BucketId id, long grant, long windowNanos, long ttlNanos) {
+    GrantBucket b = GrantBucket.forGrant(grant, windowNanos, options.burstPercent());
+    if (b == null) {
+      return blanket(id, true, ttlNanos);
+    }
+    return BucketAction.newBuilder().setBucketId(id)
+        .setQuotaAssignmentAction(BucketAction.QuotaAssignmentAction.newBuilder()
+            .setAssignmentTimeToLive(duration(ttlNanos))
+            .setRateLimitStrategy(RateLimitStrategy.newBuilder().setTokenBucket(
+                TokenBucket.newBuilder()
+                    .setMaxTokens((int) b.maxTokens())
+                    .setTokensPerFill(UInt32Value.of((int) b.tokensPerFill()))
+                    .setFillInterval(duration(b.fillIntervalNanos())))))
+        .build();
+  }
+
+  private static Duration duration(long nanos) {
+    return Duration.newBuilder().setSeconds(nanos / 1_000_000_000L)
+        .setNanos((int) (nanos % 1_000_000_000L)).build();
+  }
+
+  private record View(RateLimitDescriptor d) implements DescriptorView {
+    @Override
+    public int size() {
+      return d.getEntriesCount();
+    }
+
+    @Override
+    public String key(int i) {
+      return d.getEntries(i).getKey();
+    }
+
+    @Override
+    public String value(int i) {
+      return d.getEntries(i).getValue();
+    }
+  }
+}

@@ -147,7 +147,7 @@ class GatewayFailureModesIT {
     try (Processes.Proc adapter = Processes.adapter("bad-config", config, Processes.freePort(),
         Processes.freePort(), "127.0.0.1:1")) {
       assertEquals(1, adapter.waitFor(Duration.ofSeconds(60)));
-      assertTrue(adapter.stderr().contains("error: bad config: bad.yaml:7: routes[0].route: "
+      assertTrue(adapter.stderr().contains("error: bad config: bad.yaml:8: routes[0].route: "
           + "unknown method 'FETCH'"), adapter.stderr());
     }
   }

@@ -1,0 +1,59 @@
+package io.tollgate.gateway;
+
+/**
+ * A consecutive-failure circuit breaker for the limiter calls, so a dead limiter costs one
+ * deadline per {@code openNanos}, not one per request.
+ *
+ * <p>Closed: every call goes through; {@code failureThreshold} failures in a row open it. Open:
+ * calls are refused at once until {@code openNanos} have passed. Then one call at a time is let
+ * through as a probe (half open): its success closes the breaker, its failure opens it again for
+ * another {@code openNanos}. Thresholds are passed per call, so a config reload applies at once.
+ * Time comes from the caller ({@code nowNanos}), never from a clock read here.
+ */
+public final class CircuitBreaker {
+
+  /** The breaker's state, for metrics. */
+  public enum State { CLOSED, OPEN, HALF_OPEN }
+
+  private int consecutiveFailures;
+  private boolean open;
+  private long openedAtNanos;
+  private boolean probeInFlight;
+
+  /** Whether a call may be made now; a true answer in half-open state reserves the probe. */
+  public synchronized boolean tryAcquire(long nowNanos, long openNanos) {
+    if (!open) {
+      return true;
+    }
+    if (nowNanos - openedAtNanos < openNanos || probeInFlight) {
+      return false;
+    }
+    probeInFlight = true;
+    return true;
+  }
+
+  /** A call answered. */
+  public synchronized void onSuccess() {
+    consecutiveFailures = 0;
+    open = false;
+    probeInFlight = false;
+  }
+
+  /** A call failed (deadline, unreachable, error). */
+  public synchronized void onFailure(long nowNanos, int failureThreshold) {
+    consecutiveFailures++;
+    if (probeInFlight || consecutiveFailures >= failureThreshold) {
+      open = true;
+      openedAtNanos = nowNanos;
+      probeInFlight = false;
+    }
+  }
+
+  /** The current state. */
+  public synchronized State state(long nowNanos, long openNanos) {
+    if (!open) {
+      return State.CLOSED;
+    }
+    return nowNanos - openedAtNanos < openNanos && !probeInFlight ? State.OPEN : State.HALF_OPEN;
+  }
+}

@@ -1,0 +1,105 @@
+package io.tollgate.gateway;
+
+import com.google.common.util.concurrent.FutureCallback;
+import com.google.common.util.concurrent.Futures;
+import com.google.common.util.concurrent.MoreExecutors;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.tollgate.api.v1.CheckRequest;
+import io.tollgate.api.v1.CheckResponse;
+import io.tollgate.api.v1.CheckServiceGrpc;
+import io.tollgate.gateway.Decision.Verdict;
+import io.tollgate.gateway.GatewayConfig.FailureMode;
+import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * Asks the limiter about one request ({@code tollgate.v1.CheckService/Check}, with a deadline)
+ * and turns its answer, or its silence, into a {@link Decision}. The fail-open/fail-closed policy
+ * and the circuit breaker live here and nowhere else.
+ *
+ * <p>Any failed call (deadline exceeded, unreachable, an error status) counts against the breaker
+ * and is answered by the policy: {@code fail_open} lets the request through unchecked,
+ * {@code fail_closed} answers 503. While the breaker is open the limiter is not called at all.
+ */
+public final class DecisionClient implements AutoCloseable {
+
+  private final ManagedChannel channel;
+  private final CheckServiceGrpc.CheckServiceFutureStub stub;
+  private final CircuitBreaker breaker = new CircuitBreaker();
+  private final GatewayMetrics metrics;
+  private final LongSupplier nanoClock;
+
+  /** A client of the limiter at {@code target} ({@code host:port}, plaintext gRPC). */
+  public DecisionClient(String target, GatewayMetrics metrics, LongSupplier nanoClock) {
+    this.channel = NettyChannelBuilder.forTarget(target).usePlaintext()
+        // A limiter that restarts is found again quickly; the breaker limits the cost meanwhile.
+        .enableRetry().build();
+    // Connect now, so the first request does not pay for the connection within its deadline.
+    channel.getState(true);
+    this.stub = CheckServiceGrpc.newFutureStub(channel);
+    this.metrics = metrics;
+    this.nanoClock = nanoClock;
+  }
+
+  /** The breaker's state now, for the metrics. */
+  public CircuitBreaker.State breakerState(LimiterPolicy policy) {
+    return breaker.state(nanoClock.getAsLong(), policy.breakerOpenMillis() * 1_000_000L);
+  }
+
+  /** Checks one request; the future never fails. */
+  public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy) {
+    long start = nanoClock.getAsLong();
+    if (!breaker.tryAcquire(start, policy.breakerOpenMillis() * 1_000_000L)) {
+      metrics.limiterFailure("circuit_open");
+      return CompletableFuture.completedFuture(failed(policy, "circuit_open"));
+    }
+    CompletableFuture<Decision> result = new CompletableFuture<>();
+    Futures.addCallback(
+        stub.withDeadlineAfter(policy.deadlineMillis(), TimeUnit.MILLISECONDS).check(request),
+        new FutureCallback<CheckResponse>() {
+          @Override
+          public void onSuccess(CheckResponse r) {
+            breaker.onSuccess();
+            long nanos = nanoClock.getAsLong() - start;
+            Verdict v = switch (r.getReason()) {
+              case ALLOWED -> Verdict.ALLOW;
+              case THROTTLED -> Verdict.THROTTLED;
+              case QUOTA_EXCEEDED -> Verdict.QUOTA_EXCEEDED;
+              case FORBIDDEN -> Verdict.FORBIDDEN;
+              default -> r.getAllowed() ? Verdict.ALLOW : Verdict.THROTTLED;
+            };
+            metrics.limiterCall(v.name().toLowerCase(java.util.Locale.ROOT), nanos);
+            result.complete(new Decision(v, r, null));
+          }
+
+          @Override
+          public void onFailure(Throwable t) {
+            long now = nanoClock.getAsLong();
+            breaker.onFailure(now, policy.breakerFailures());
+            String reason = Status.fromThrowable(t).getCode().name().toLowerCase(
+                java.util.Locale.ROOT);
+            metrics.limiterCall("error", now - start);
+            metrics.limiterFailure(reason);
+            result.complete(failed(policy, reason));
+          }
+        }, MoreExecutors.directExecutor());
+    return result;
+  }
+
+  private static Decision failed(LimiterPolicy policy, String reason) {
+    return new Decision(policy.failureMode() == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
+        : Verdict.UNAVAILABLE, null, reason);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    channel.shutdown();
+    if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+      channel.shutdownNow();
+    }
+  }
+}

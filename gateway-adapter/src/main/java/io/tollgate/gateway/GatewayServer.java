@@ -1,0 +1,178 @@
+package io.tollgate.gateway;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.server.Server;
+import com.linecorp.armeria.server.ServerErrorHandler;
+import com.linecorp.armeria.server.ServiceConfig;
+import com.linecorp.armeria.server.ServiceRequestContext;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
+
+/**
+ * The composition root: loads the config, builds the limiter client, the upstream client, the
+ * stage caches, metrics and access log, and starts the proxy and admin ports. {@link #close()}
+ * drains the proxy port, then closes the rest.
+ */
+public final class GatewayServer implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(GatewayServer.class.getName());
+
+  private final GatewaySettings settings;
+  private final AtomicReference<GatewayConfig> config = new AtomicReference<>();
+  private final Map<String, StageCache> caches = new ConcurrentHashMap<>();
+  private final GatewayMetrics metrics = new GatewayMetrics();
+  private final DecisionClient decisions;
+  private final UpstreamClient upstreams;
+  private final AccessLog accessLog;
+  private final Server proxy;
+  private final Server admin;
+  private final ConfigWatcher watcher;
+  private volatile boolean ready;
+
+  private GatewayServer(GatewaySettings settings, GatewayConfig initial, byte[] initialBytes)
+      throws IOException {
+    this.settings = settings;
+    apply(initial);
+    this.decisions = new DecisionClient(settings.limiter(), metrics, System::nanoTime);
+    metrics.breakerGauge(() -> decisions.breakerState(config.get().limiter())
+        == CircuitBreaker.State.CLOSED ? 0 : 1);
+    this.upstreams = new UpstreamClient();
+    this.accessLog = new AccessLog(accessLogStream(settings.accessLog()),
+        metrics.accessLogDropped());
+    ProxyService service = new ProxyService(config::get, caches::get, decisions, upstreams,
+        metrics, accessLog, System::nanoTime);
+
+    GatewayConfig.ServerLimits limits = initial.server();
+    this.proxy = Server.builder()
+        .http(new InetSocketAddress(settings.bind(), settings.port()))
+        .maxRequestLength(limits.maxBodyBytes())
+        .http1MaxHeaderSize(limits.maxHeaderBytes())
+        .http2MaxHeaderListSize(limits.maxHeaderBytes())
+        // The route's upstream timeout bounds each exchange; a server-wide one would cut long
+        // downloads.
+        .requestTimeoutMillis(0)
+        .disableServerHeader()
+        .errorHandler(new JsonErrors())
+        .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(settings.drainSeconds()))
+        .serviceUnder("/", service)
+        .build();
+    var adminBuilder = Server.builder()
+        .http(new InetSocketAddress(settings.bind(), settings.adminPort()))
+        .disableServerHeader()
+        .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(1));
+    new AdminService(metrics, caches::get, settings.adminToken(), () -> ready)
+        .bind(adminBuilder);
+    this.admin = adminBuilder.build();
+    proxy.start().join();
+    admin.start().join();
+    ready = true;
+    this.watcher = new ConfigWatcher(settings.config(), initialBytes,
+        settings.reloadIntervalMillis(), this::reload, metrics);
+    LOG.info("gateway adapter for API '" + initial.api() + "' listening on "
+        + settings.bind() + ":" + port() + " (admin " + adminPort() + "), limiter "
+        + settings.limiter() + ", " + initial.stages().size() + " stages, "
+        + initial.routes().size() + " routes");
+  }
+
+  /** Loads the config and starts both ports. */
+  public static GatewayServer start(GatewaySettings settings) throws ConfigException,
+      IOException {
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(settings.config());
+    } catch (IOException e) {
+      throw new ConfigException(settings.config() + ": cannot read: " + e.getMessage());
+    }
+    GatewayConfig initial = ConfigLoader.parse(settings.config().getFileName().toString(),
+        new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
+    return new GatewayServer(settings, initial, bytes);
+  }
+
+  private void reload(GatewayConfig next) {
+    GatewayConfig.ServerLimits before = config.get().server();
+    if (!before.equals(next.server())) {
+      LOG.warning("server.max_body_bytes and server.max_header_bytes take effect at the next "
+          + "start; the running limits stay " + before);
+    }
+    apply(next);
+  }
+
+  /** Swaps the config in; keeps a stage's cache when its capacity did not change. */
+  private void apply(GatewayConfig next) {
+    for (GatewayConfig.Stage s : next.stages()) {
+      StageCache c = caches.get(s.name());
+      if (c == null || c.capacityBytes() != s.capacityBytes()) {
+        caches.put(s.name(), new StageCache(s.capacityBytes(), Ticker.systemTicker()));
+      }
+    }
+    caches.keySet().removeIf(name -> next.stage(name) == null);
+    config.set(next);
+  }
+
+  private static OutputStream accessLogStream(String target) throws IOException {
+    if (target == null || target.equals("off")) {
+      return null;
+    }
+    if (target.equals("-")) {
+      return new java.io.FileOutputStream(java.io.FileDescriptor.out);
+    }
+    Path p = Path.of(target);
+    return new FileOutputStream(p.toFile(), true);
+  }
+
+  public int port() {
+    return proxy.activeLocalPort();
+  }
+
+  public int adminPort() {
+    return admin.activeLocalPort();
+  }
+
+  @Override
+  public void close() throws Exception {
+    ready = false;
+    watcher.close();
+    proxy.stop().join();
+    admin.stop().join();
+    upstreams.close();
+    decisions.close();
+    accessLog.close();
+    LOG.info("gateway adapter stopped");
+  }
+
+  /** Error answers Armeria produces itself (413, 431, 400, ...) as {"message": ...}. */
+  private static final class JsonErrors implements ServerErrorHandler {
+    @Override
+    public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
+      return null;
+    }
+
+    @Override
+    public AggregatedHttpResponse renderStatus(ServiceRequestContext ctx, ServiceConfig config,
+        RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
+      return AggregatedHttpResponse.of(status, MediaType.JSON_UTF_8,
+          "{\"message\":\"" + status.reasonPhrase() + "\"}");
+    }
+
+    @Override
+    public AggregatedHttpResponse onProtocolViolation(ServiceConfig config,
+        RequestHeaders headers, HttpStatus status, String description, Throwable cause) {
+      return AggregatedHttpResponse.of(status, MediaType.JSON_UTF_8,
+          "{\"message\":\"" + status.reasonPhrase() + "\"}");
+    }
+  }
+}

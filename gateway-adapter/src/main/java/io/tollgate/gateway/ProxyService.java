@@ -1,0 +1,494 @@
+package io.tollgate.gateway;
+
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpHeaderNames;
+import com.linecorp.armeria.common.HttpRequest;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.QueryParams;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.RequestHeadersBuilder;
+import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.common.logging.RequestLog;
+import com.linecorp.armeria.server.HttpService;
+import com.linecorp.armeria.server.ServiceRequestContext;
+import io.netty.util.AsciiString;
+import io.tollgate.api.v1.CheckRequest;
+import io.tollgate.api.v1.CheckResponse;
+import io.tollgate.gateway.Decision.Verdict;
+import io.tollgate.gateway.GatewayConfig.CacheKeyParameter;
+import io.tollgate.gateway.GatewayConfig.Invalidation;
+import io.tollgate.gateway.GatewayConfig.Route;
+import io.tollgate.gateway.GatewayConfig.Stage;
+import io.tollgate.gateway.GatewayConfig.UnauthorizedCacheControl;
+import io.tollgate.gateway.Router.Match;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The order of work for one request, each step answering on its own when it must:
+ *
+ * <ol>
+ *   <li>Route: stage by path prefix, then method and path template. None: 404.</li>
+ *   <li>API key: a key-requiring route without a key: 403, without asking the limiter.</li>
+ *   <li>Limiter check, for every request, cached or not ({@link DecisionClient}): FORBIDDEN 403
+ *       (an unknown or disabled key; the limiter consumed nothing), THROTTLED 429 "Too Many
+ *       Requests", QUOTA_EXCEEDED 429 "Limit Exceeded", no answer: the failure mode.</li>
+ *   <li>Cache: a hit is answered from the stage cache.</li>
+ *   <li>Upstream: round robin, retries on connection failure only; 502 unreachable, 504
+ *       timeout. Its answer, whatever the status, was counted in step 3.</li>
+ * </ol>
+ *
+ * <p>Every answer carries {@code X-Request-ID}; every checked one the rate-limit headers
+ * ({@link RateLimitHeaders}). Metrics and the access-log line are written when the exchange ends.
+ */
+public final class ProxyService implements HttpService {
+
+  /** Request headers never forwarded: hop-by-hop (RFC 9110 7.6.1) and ones this proxy sets. */
+  static final Set<AsciiString> HOP_BY_HOP = Set.of(
+      HttpHeaderNames.CONNECTION, AsciiString.of("keep-alive"), HttpHeaderNames.PROXY_AUTHENTICATE,
+      HttpHeaderNames.PROXY_AUTHORIZATION, AsciiString.of("proxy-connection"), HttpHeaderNames.TE,
+      HttpHeaderNames.TRAILER, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE,
+      HttpHeaderNames.HOST, AsciiString.of("http2-settings"));
+
+  private static final AsciiString REQUEST_ID = AsciiString.of("x-request-id");
+  private static final AsciiString X_CACHE = AsciiString.of("x-cache");
+  private static final String NONE = "none";
+
+  private final Supplier<GatewayConfig> config;
+  private final Function<String, StageCache> caches;
+  private final DecisionClient decisions;
+  private final UpstreamClient upstreams;
+  private final GatewayMetrics metrics;
+  private final AccessLog accessLog;
+  private final Ticker nanoClock;
+
+  /** A nanosecond clock (System::nanoTime in production). */
+  @FunctionalInterface
+  public interface Ticker {
+    long read();
+  }
+
+  public ProxyService(Supplier<GatewayConfig> config, Function<String, StageCache> caches,
+      DecisionClient decisions, UpstreamClient upstreams, GatewayMetrics metrics,
+      AccessLog accessLog, Ticker nanoClock) {
+    this.config = config;
+    this.caches = caches;
+    this.decisions = decisions;
+    this.upstreams = upstreams;
+    this.metrics = metrics;
+    this.accessLog = accessLog;
+    this.nanoClock = nanoClock;
+  }
+
+  /** What one exchange did, for its metrics and access-log line. */
+  private static final class Exchange {
+    final long startNanos;
+    final Instant startTime = Instant.now();
+    String requestId;
+    String stage = NONE;
+    String route = NONE;
+    String cache;
+    String limiter;
+    String keyId;
+    String upstream;
+    AtomicInteger inFlight;
+
+    Exchange(long startNanos) {
+      this.startNanos = startNanos;
+    }
+  }
+
+  @Override
+  public HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
+    Exchange x = new Exchange(nanoClock.read());
+    RequestHeaders h = req.headers();
+    x.requestId = requestId(h.get(REQUEST_ID));
+    ctx.log().whenComplete().thenAccept(log -> finish(ctx, x, log));
+    GatewayConfig cfg = config.get();
+
+    Match m = Router.match(cfg, h.method().name(), ctx.path());
+    if (m == null) {
+      return json(HttpStatus.NOT_FOUND, "Not Found", x, null, null);
+    }
+    x.stage = m.stage().name();
+    x.route = m.route().name();
+    x.inFlight = metrics.inFlight(x.route);
+    x.inFlight.incrementAndGet();
+
+    String key = apiKey(cfg, h, ctx.query());
+    if (m.route().apiKeyRequired() && key.isEmpty()) {
+      x.limiter = "no_key";
+      return json(HttpStatus.FORBIDDEN, "Forbidden", x, null, null);
+    }
+    long maxBody = cfg.server().maxBodyBytes();
+    if (maxBody > 0 && h.contentLength() > maxBody) {
+      return json(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large", x, null, null);
+    }
+    if (maxBody > 0) {
+      ctx.setMaxRequestLength(maxBody);
+    }
+
+    CheckRequest check = CheckRequest.newBuilder()
+        .setApiKey(key)
+        .setKeyRequired(m.route().apiKeyRequired())
+        .setApi(cfg.api())
+        .setStage(m.stage().name())
+        .setMethod(h.method().name())
+        .setRoute(m.route().template().toString())
+        .setCost(1)
+        .build();
+    return HttpResponse.of(decisions.check(check, cfg.limiter())
+        .thenApplyAsync(d -> afterCheck(ctx, req, cfg, m, d, x), ctx.eventLoop()));
+  }
+
+  private HttpResponse afterCheck(ServiceRequestContext ctx, HttpRequest req, GatewayConfig cfg,
+      Match m, Decision d, Exchange x) {
+    CheckResponse check = d.response();
+    x.limiter = d.failure() == null ? d.verdict().name().toLowerCase(Locale.ROOT)
+        : "failed_" + d.failure();
+    if (check != null && !check.getKeyId().isEmpty()) {
+      x.keyId = check.getKeyId();
+    }
+    switch (d.verdict()) {
+      case FORBIDDEN:
+        return json(HttpStatus.FORBIDDEN, "Forbidden", x, null, null);
+      case THROTTLED:
+        return json(HttpStatus.TOO_MANY_REQUESTS, "Too Many Requests", x, check, null);
+      case QUOTA_EXCEEDED:
+        return json(HttpStatus.TOO_MANY_REQUESTS, "Limit Exceeded", x, check, null);
+      case UNAVAILABLE:
+        return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
+      default:
+        break;
+    }
+
+    Stage stage = m.stage();
+    Route route = m.route();
+    RequestHeaders h = req.headers();
+    int ttl = route.cache().ttlSeconds() != null ? route.cache().ttlSeconds() : stage.ttlSeconds();
+    boolean cacheable = ttl > 0 && (route.cache().enabled() != null ? route.cache().enabled()
+        : stage.cacheEnabled() && h.method().name().equals("GET"));
+    StageCache cache = cacheable ? caches.apply(stage.name()) : null;
+    String cacheKey = null;
+    String warning = null;
+    boolean refresh = false;
+    if (cache != null) {
+      cacheKey = cacheKey(m, h, ctx.query());
+      if (wantsRefresh(h)) {
+        if (mayInvalidate(cfg.invalidation(), h, check)) {
+          refresh = true;
+        } else if (route.cache().unauthorizedCacheControl()
+            == UnauthorizedCacheControl.FAIL_WITH_403) {
+          x.cache = "refresh_refused";
+          return json(HttpStatus.FORBIDDEN, "Forbidden", x, check, null);
+        } else if (route.cache().unauthorizedCacheControl()
+            == UnauthorizedCacheControl.SUCCEED_WITH_RESPONSE_HEADER) {
+          warning = "199 tollgate \"Cache-Control max-age=0 ignored: not authorized to "
+              + "invalidate the cache\"";
+        }
+      }
+      if (!refresh) {
+        StageCache.Entry hit = cache.get(cacheKey);
+        metrics.cache(stage.name(), hit != null);
+        if (hit != null) {
+          x.cache = "hit";
+          return fromCache(hit, x, check, warning);
+        }
+        x.cache = "miss";
+      } else {
+        metrics.cache(stage.name(), false);
+        x.cache = "refresh";
+      }
+    }
+
+    RequestHeaders upstreamHeaders = upstreamHeaders(ctx, cfg, m, h, x, check);
+    x.upstream = route.upstreams().size() == 1 ? route.upstreams().get(0).toString() : "pool";
+    String w = warning;
+    HttpResponse res = upstreams.send(route, upstreamHeaders, req,
+        status -> HttpResponse.of(errorHeaders(status),
+            HttpData.ofUtf8("{\"message\":\"" + status.reasonPhrase() + "\"}")));
+    if (cache != null) {
+      res = collectInto(res, cache, cacheKey, ttl);
+    }
+    return res.mapHeaders(rh -> {
+      if (rh.status().isInformational()) {
+        return rh;
+      }
+      ResponseHeadersBuilder b = rh.toBuilder();
+      for (AsciiString n : HOP_BY_HOP) {
+        b.remove(n);
+      }
+      b.set(REQUEST_ID, x.requestId);
+      if (check != null) {
+        RateLimitHeaders.add(b, check, false);
+      }
+      if (x.cache != null) {
+        b.set(X_CACHE, "MISS");
+      }
+      if (w != null) {
+        b.set(HttpHeaderNames.WARNING, w);
+      }
+      return b.build();
+    });
+  }
+
+  private static ResponseHeaders errorHeaders(HttpStatus status) {
+    return ResponseHeaders.builder(status).contentType(MediaType.JSON_UTF_8).build();
+  }
+
+  /** The request's headers as sent upstream. */
+  private static RequestHeaders upstreamHeaders(ServiceRequestContext ctx, GatewayConfig cfg,
+      Match m, RequestHeaders h, Exchange x, CheckResponse check) {
+    String query = ctx.query();
+    RequestHeadersBuilder b = RequestHeaders.builder(h.method(),
+        query == null ? m.routePath() : m.routePath() + "?" + query);
+    b.scheme("http");
+    List<String> nominated = new ArrayList<>();
+    for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
+      for (String n : c.split(",")) {
+        nominated.add(n.trim().toLowerCase(Locale.ROOT));
+      }
+    }
+    String keyHeader = cfg.apiKey().header();
+    String forwardedFor = null;
+    for (Map.Entry<AsciiString, String> e : h) {
+      AsciiString name = e.getKey();
+      if (name.byteAt(0) == ':' || HOP_BY_HOP.contains(name)
+          || nominated.contains(name.toString()) || name.contentEqualsIgnoreCase(REQUEST_ID)) {
+        continue;
+      }
+      if (keyHeader != null && name.contentEqualsIgnoreCase(keyHeader)) {
+        continue;
+      }
+      if (name.contentEqualsIgnoreCase("x-forwarded-for")) {
+        forwardedFor = forwardedFor == null ? e.getValue() : forwardedFor + ", " + e.getValue();
+        continue;
+      }
+      if (name.contentEqualsIgnoreCase("x-forwarded-proto")
+          || name.contentEqualsIgnoreCase("x-forwarded-host")) {
+        continue;
+      }
+      b.add(name, e.getValue());
+    }
+    String client = ctx.remoteAddress().getAddress().getHostAddress();
+    b.set("x-forwarded-for", forwardedFor == null ? client : forwardedFor + ", " + client);
+    b.set("x-forwarded-proto", ctx.sessionProtocol().isTls() ? "https" : "http");
+    String authority = h.authority();
+    if (authority != null) {
+      b.set("x-forwarded-host", authority);
+    }
+    b.set(REQUEST_ID, x.requestId);
+    if (check != null && !check.getKeyId().isEmpty()) {
+      b.set("x-api-key-id", check.getKeyId());
+    }
+    return b.build();
+  }
+
+  /** Tees a response into the cache: 200 answers of at most 1 MiB, not marked no-store. */
+  private static HttpResponse collectInto(HttpResponse res, StageCache cache, String key,
+      int ttlSeconds) {
+    final class Collector {
+      ResponseHeaders headers;
+      ByteArrayOutputStream body = new ByteArrayOutputStream();
+      boolean tooLarge;
+    }
+    Collector c = new Collector();
+    HttpResponse teed = res.peekHeaders(rh -> {
+      if (!rh.status().isInformational()) {
+        c.headers = rh;
+        long length = rh.contentLength();
+        if (length > GatewayConfig.MAX_CACHED_BODY_BYTES) {
+          c.tooLarge = true;
+        }
+      }
+    }).peekData(data -> {
+      if (!c.tooLarge) {
+        if (c.body.size() + data.length() > GatewayConfig.MAX_CACHED_BODY_BYTES) {
+          c.tooLarge = true;
+          c.body = null;
+        } else {
+          c.body.write(data.array(), 0, data.length());
+        }
+      }
+    });
+    teed.whenComplete().thenRun(() -> {
+      ResponseHeaders rh = c.headers;
+      if (rh == null || c.tooLarge || rh.status().code() != 200) {
+        return;
+      }
+      String cc = rh.get(HttpHeaderNames.CACHE_CONTROL);
+      if (cc != null && (cc.contains("no-store") || cc.contains("private"))) {
+        return;
+      }
+      List<String> pairs = new ArrayList<>();
+      for (Map.Entry<AsciiString, String> e : rh) {
+        AsciiString n = e.getKey();
+        if (n.byteAt(0) == ':' || HOP_BY_HOP.contains(n) || n.contentEqualsIgnoreCase("date")) {
+          continue;
+        }
+        pairs.add(n.toString());
+        pairs.add(e.getValue());
+      }
+      cache.put(key, new StageCache.Entry(200, pairs.toArray(new String[0]),
+          c.body.toByteArray(), ttlSeconds * 1_000_000_000L));
+    });
+    return teed;
+  }
+
+  private static HttpResponse fromCache(StageCache.Entry e, Exchange x, CheckResponse check,
+      String warning) {
+    ResponseHeadersBuilder b = ResponseHeaders.builder(e.status());
+    String[] hs = e.headers();
+    for (int i = 0; i < hs.length; i += 2) {
+      b.add(hs[i], hs[i + 1]);
+    }
+    b.set(REQUEST_ID, x.requestId);
+    b.set(X_CACHE, "HIT");
+    if (check != null) {
+      RateLimitHeaders.add(b, check, false);
+    }
+    if (warning != null) {
+      b.set(HttpHeaderNames.WARNING, warning);
+    }
+    return HttpResponse.of(b.build(), HttpData.wrap(e.body()));
+  }
+
+  private static boolean wantsRefresh(RequestHeaders h) {
+    String cc = h.get(HttpHeaderNames.CACHE_CONTROL);
+    return cc != null && cc.replace(" ", "").toLowerCase(Locale.ROOT).contains("max-age=0");
+  }
+
+  private static boolean mayInvalidate(Invalidation inv, RequestHeaders h, CheckResponse check) {
+    if (!inv.requireAuthorization()) {
+      return true;
+    }
+    if (inv.header() != null) {
+      String v = h.get(inv.header());
+      if (v != null && MessageDigest.isEqual(v.getBytes(StandardCharsets.UTF_8),
+          inv.headerValue().getBytes(StandardCharsets.UTF_8))) {
+        return true;
+      }
+    }
+    return check != null && !check.getKeyId().isEmpty() && inv.keyIds().contains(
+        check.getKeyId());
+  }
+
+  /** Method, route and the route's key parameters; never the API key. */
+  static String cacheKey(Match m, RequestHeaders h, String query) {
+    StringBuilder k = new StringBuilder(m.route().name());
+    QueryParams params = null;
+    for (CacheKeyParameter p : m.route().cache().keyParameters()) {
+      k.append('\n').append(p.source()).append('.').append(p.name()).append('=');
+      String v = switch (p.source()) {
+        case "path" -> m.params().get(p.name());
+        case "query" -> {
+          if (params == null) {
+            params = query == null ? QueryParams.of() : QueryParams.fromQueryString(query);
+          }
+          yield String.join(",", params.getAll(p.name()));
+        }
+        default -> String.join(",", h.getAll(p.name()));
+      };
+      k.append(v == null ? "" : v);
+    }
+    return k.toString();
+  }
+
+  private static String apiKey(GatewayConfig cfg, RequestHeaders h, String query) {
+    if (cfg.apiKey().header() != null) {
+      String v = h.get(cfg.apiKey().header());
+      return v == null ? "" : v.trim();
+    }
+    if (query == null) {
+      return "";
+    }
+    String v = QueryParams.fromQueryString(query).get(cfg.apiKey().queryParameter());
+    return v == null ? "" : v;
+  }
+
+  /** A client's X-Request-ID when it is 1 to 200 visible ASCII characters; else a new one. */
+  static String requestId(String given) {
+    if (given != null && !given.isEmpty() && given.length() <= 200) {
+      boolean ok = true;
+      for (int i = 0; i < given.length() && ok; i++) {
+        char c = given.charAt(i);
+        ok = c > 0x20 && c < 0x7f;
+      }
+      if (ok) {
+        return given;
+      }
+    }
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    // A version-4 UUID without SecureRandom's cost: request ids need no secrecy.
+    long hi = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lo = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(hi, lo).toString();
+  }
+
+  private static HttpResponse json(HttpStatus status, String message, Exchange x,
+      CheckResponse check, String warning) {
+    ResponseHeadersBuilder b = ResponseHeaders.builder(status).contentType(MediaType.JSON_UTF_8);
+    b.set(REQUEST_ID, x.requestId);
+    if (check != null) {
+      RateLimitHeaders.add(b, check, status == HttpStatus.TOO_MANY_REQUESTS);
+    }
+    if (warning != null) {
+      b.set(HttpHeaderNames.WARNING, warning);
+    }
+    return HttpResponse.of(b.build(), HttpData.ofUtf8("{\"message\":\"" + message + "\"}"));
+  }
+
+  private void finish(ServiceRequestContext ctx, Exchange x, RequestLog log) {
+    if (x.inFlight != null) {
+      x.inFlight.decrementAndGet();
+    }
+    int status = log.responseHeaders().status().code();
+    long nanos = nanoClock.read() - x.startNanos;
+    metrics.request(x.stage, x.route, status, nanos);
+    StringBuilder sb = new StringBuilder(256);
+    sb.append("{\"time\":\"").append(x.startTime).append('"');
+    sb.append(",\"request_id\":");
+    AccessLog.quote(sb, x.requestId);
+    sb.append(",\"client\":");
+    AccessLog.quote(sb, ctx.remoteAddress().getAddress().getHostAddress());
+    sb.append(",\"method\":");
+    AccessLog.quote(sb, ctx.method().name());
+    sb.append(",\"path\":");
+    AccessLog.quote(sb, ctx.path());
+    sb.append(",\"protocol\":");
+    AccessLog.quote(sb, ctx.sessionProtocol().uriText());
+    sb.append(",\"stage\":");
+    AccessLog.quote(sb, x.stage);
+    sb.append(",\"route\":");
+    AccessLog.quote(sb, x.route);
+    sb.append(",\"status\":").append(status);
+    sb.append(",\"request_bytes\":").append(log.requestLength());
+    sb.append(",\"response_bytes\":").append(log.responseLength());
+    sb.append(",\"duration_ms\":").append(String.format(Locale.ROOT, "%.3f", nanos / 1e6));
+    sb.append(",\"limiter\":");
+    AccessLog.quote(sb, x.limiter);
+    sb.append(",\"key_id\":");
+    AccessLog.quote(sb, x.keyId);
+    sb.append(",\"cache\":");
+    AccessLog.quote(sb, x.cache);
+    sb.append(",\"upstream\":");
+    AccessLog.quote(sb, x.upstream);
+    sb.append('}');
+    accessLog.write(sb.toString());
+  }
+}

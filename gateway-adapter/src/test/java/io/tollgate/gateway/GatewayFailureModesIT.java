@@ -1,0 +1,191 @@
+package io.tollgate.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The packaged adapter when the limiter cannot answer (a port that accepts connections and never
+ * answers, and a port nobody listens on), its config errors at start and on reload, and {@code
+ * --help}. No limiter process is needed here.
+ */
+class GatewayFailureModesIT {
+
+  @TempDir
+  static Path dir;
+  static TestUpstream upstream;
+  static ServerSocket blackHole;
+  static final List<Socket> held = new CopyOnWriteArrayList<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    upstream = new TestUpstream(Processes.freePort());
+    blackHole = new ServerSocket(Processes.freePort(), 50, InetAddress.getLoopbackAddress());
+    Thread t = new Thread(() -> {
+      while (!blackHole.isClosed()) {
+        try {
+          held.add(blackHole.accept());
+        } catch (IOException closed) {
+          return;
+        }
+      }
+    }, "black-hole");
+    t.setDaemon(true);
+    t.start();
+  }
+
+  @AfterAll
+  static void stop() throws IOException {
+    upstream.close();
+    blackHole.close();
+    for (Socket s : held) {
+      s.close();
+    }
+  }
+
+  static String config(String mode, String extraRoute) {
+    return """
+        api: petstore
+        limiter:
+          failure_mode: MODE
+          deadline_ms: 300
+          circuit_breaker: {failures: 3, open_ms: 60000}
+        stages: [{name: prod}]
+        routes:
+          - route: GET /pets/{id}
+            upstreams: [http://127.0.0.1:UP]
+            api_key_required: true
+        """.replace("MODE", mode).replace("UP", Integer.toString(upstream.port())) + extraRoute;
+  }
+
+  static HttpResponse<String> get(int port, String path) throws Exception {
+    return Processes.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
+        + path)).header("x-api-key", "any-key-0123456789abcdef").timeout(Duration.ofSeconds(20))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String metrics(int adminPort) throws Exception {
+    return Processes.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
+        + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+  }
+
+  @Test
+  void failOpenLetsRequestsThroughAndTheBreakerStopsWaiting() throws Exception {
+    Path config = dir.resolve("open.yaml");
+    Files.writeString(config, config("fail_open", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    try (Processes.Proc adapter = Processes.adapter("fail-open", config, port, admin,
+        "127.0.0.1:" + blackHole.getLocalPort())) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      for (int i = 0; i < 3; i++) {
+        long start = System.nanoTime();
+        HttpResponse<String> r = get(port, "/prod/pets/" + i);
+        assertEquals(200, r.statusCode(), r.body());
+        assertFalse(r.headers().firstValue("x-ratelimit-limit").isPresent());
+        assertTrue(System.nanoTime() - start >= 250_000_000L, "waited for the deadline");
+      }
+      // The breaker is open now: no more waiting on the limiter.
+      long start = System.nanoTime();
+      assertEquals(200, get(port, "/prod/pets/fast").statusCode());
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertTrue(millis < 250, "answered in " + millis + " ms with the breaker open");
+      String m = metrics(admin);
+      assertTrue(m.contains("gateway_limiter_failures_total{reason=\"deadline_exceeded\"} 3.0"),
+          m);
+      assertTrue(m.contains("gateway_limiter_failures_total{reason=\"circuit_open\"} 1.0"), m);
+      assertTrue(m.contains("gateway_limiter_circuit_open 1.0"), m);
+      // Route 404 and missing key 403 still hold without a limiter.
+      assertEquals(404, get(port, "/prod/nothing").statusCode());
+      assertEquals(403, Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+          "http://127.0.0.1:" + port + "/prod/pets/1")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode());
+    }
+  }
+
+  @Test
+  void failClosedAnswers503() throws Exception {
+    Path config = dir.resolve("closed.yaml");
+    Files.writeString(config, config("fail_closed", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    // Nobody listens on the limiter's port.
+    try (Processes.Proc adapter = Processes.adapter("fail-closed", config, port, admin,
+        "127.0.0.1:" + Processes.freePort())) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> r = get(port, "/prod/pets/1");
+        assertEquals(503, r.statusCode());
+        assertEquals("{\"message\":\"Service Unavailable\"}", r.body());
+      }
+      assertEquals(0, upstream.served("/pets/1"));
+    }
+  }
+
+  @Test
+  void aBadConfigAtStartExitsWithTheProblemNamed() throws Exception {
+    Path config = dir.resolve("bad.yaml");
+    Files.writeString(config, config("fail_open", "").replace("GET /pets/{id}",
+        "FETCH /pets/{id}"));
+    try (Processes.Proc adapter = Processes.adapter("bad-config", config, Processes.freePort(),
+        Processes.freePort(), "127.0.0.1:1")) {
+      assertEquals(1, adapter.waitFor(Duration.ofSeconds(60)));
+      assertTrue(adapter.stderr().contains("error: bad config: bad.yaml:8: routes[0].route: "
+          + "unknown method 'FETCH'"), adapter.stderr());
+    }
+  }
+
+  @Test
+  void reloadAppliesGoodEditsAndKeepsTheLastGoodConfigOnBadOnes() throws Exception {
+    Path config = dir.resolve("reload.yaml");
+    Files.writeString(config, config("fail_open", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    try (Processes.Proc adapter = Processes.adapter("reload", config, port, admin,
+        "127.0.0.1:" + Processes.freePort())) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      assertEquals(404, get(port, "/prod/status/204").statusCode());
+      Files.writeString(config, "api: petstore\nstages: [{name: prod}]\nroutes: [{route: x}]\n");
+      Processes.await("the bad edit to be reported", Duration.ofSeconds(10),
+          () -> metrics(admin).contains("gateway_config_loads_total{result=\"error\"} 1.0"));
+      assertTrue(adapter.stderr().contains("bad config, keeping the last good one: "
+          + "reload.yaml:3: routes[0].route: expected 'METHOD /path'"), adapter.stderr());
+      assertEquals(200, get(port, "/prod/pets/still-served").statusCode());
+      Files.writeString(config, config("fail_open", """
+            - route: GET /status/{code}
+              upstreams: [http://127.0.0.1:UP]
+          """.replace("UP", Integer.toString(upstream.port()))));
+      Processes.await("the new route", Duration.ofSeconds(10),
+          () -> get(port, "/prod/status/204").statusCode() == 204);
+    }
+  }
+
+  @Test
+  void helpListsTheFlags() throws Exception {
+    try (Processes.Proc help = new Processes.Proc("help", List.of("-jar",
+        Processes.ADAPTER_JAR.toString(), "--help"))) {
+      assertEquals(0, help.waitFor(Duration.ofSeconds(60)));
+      for (String flag : List.of("--config", "--port", "--admin-port", "--limiter", "--bind",
+          "--admin-token", "--access-log")) {
+        assertTrue(help.stdout().contains(flag), help.stdout());
+      }
+    }
+  }
+}

@@ -42,6 +42,23 @@ public record GrantBucket(long maxTokens, long tokensPerFill, long fillIntervalN
     return new GrantBucket(m, grant - m, windowNanos);
   }
 
+  /**
+   * One bucket that admits no more than either of two over any span: the smaller size and the
+   * slower refill. Over a span T it admits at most {@code min(m1, m2) + min(r1, r2) * T}, which is
+   * within each bucket's own bound, so a proxy holding it keeps within both grants.
+   */
+  public static GrantBucket tightest(GrantBucket a, GrantBucket b) {
+    long size = Math.min(a.maxTokens, b.maxTokens);
+    // Compare refill rates tokensPerFill / fillInterval without division.
+    boolean aSlower = Math.multiplyHigh(a.tokensPerFill, b.fillIntervalNanos) == 0
+        && Math.multiplyHigh(b.tokensPerFill, a.fillIntervalNanos) == 0
+        ? a.tokensPerFill * b.fillIntervalNanos <= b.tokensPerFill * a.fillIntervalNanos
+        : (double) a.tokensPerFill / a.fillIntervalNanos
+            <= (double) b.tokensPerFill / b.fillIntervalNanos;
+    GrantBucket slower = aSlower ? a : b;
+    return new GrantBucket(size, slower.tokensPerFill, slower.fillIntervalNanos);
+  }
+
   /** The most this bucket admits over any span of {@code spanNanos}, starting full. */
   public long maxAdmitted(long spanNanos) {
     double refill = (double) tokensPerFill * spanNanos / fillIntervalNanos;

@@ -104,7 +104,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
   }
 
   /** What the service remembers of one bucket of a stream. */
-  private record Tracked(String shareKey, boolean matched) {}
+  private record Tracked(List<String> shareKeys, boolean matched) {}
 
   /** One {@code StreamRateLimitQuotas} call. */
   private final class Stream implements StreamObserver<RateLimitQuotaUsageReports> {
@@ -196,52 +196,77 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
         if (previous != null && previous.matched()) {
           return CompletableFuture.completedFuture(abandon(bucketId, previous));
         }
-        buckets.put(bucket, new Tracked(null, false));
+        buckets.put(bucket, new Tracked(List.of(), false));
         boolean deny = settings.unmatched().isEmpty() ? options.unmatchedDenyAll()
             : settings.unmatched().equals("deny_all");
         return CompletableFuture.completedFuture(blanket(bucketId, deny, ttlNanos(usage)));
       }
       count(usage, descriptor, match);
-      RateLimitRule governing = null;
+      // Every enforced limit of the descriptor gets its own share; the assignment is one bucket
+      // no larger and no faster than any of theirs, so it keeps within each limit.
+      List<RateLimitRule> enforced = new ArrayList<>();
       for (RateLimitRule r : match.limits) {
-        if (!r.unlimited() && !r.shadowMode() && (governing == null
-            || rate(r) < rate(governing))) {
-          governing = r;
+        if (!r.unlimited() && !r.shadowMode()) {
+          enforced.add(r);
         }
       }
-      if (governing == null) {
+      if (enforced.isEmpty()) {
         // Unlimited, or only shadow-mode limits: counted above, never enforced.
-        releaseIfMoved(bucket, previous, "");
-        buckets.put(bucket, new Tracked("", true));
+        releaseIfMoved(bucket, previous, List.of());
+        buckets.put(bucket, new Tracked(List.of(), true));
         return CompletableFuture.completedFuture(blanket(bucketId, false, ttlNanos(usage)));
       }
-      String key = LimitKeys.key(domain, descriptor, governing, match.keyValues);
-      releaseIfMoved(bucket, previous, key);
-      buckets.put(bucket, new Tracked(key, true));
-      long window = governing.unit().nanos();
+      List<String> keys = new ArrayList<>(enforced.size());
+      for (RateLimitRule r : enforced) {
+        keys.add(LimitKeys.key(domain, descriptor, r, match.keyValues));
+      }
+      releaseIfMoved(bucket, previous, keys);
+      buckets.put(bucket, new Tracked(keys, true));
       long ttl = ttlNanos(usage);
       long minShare = settings.minShare() > 0 ? settings.minShare() : 1;
-      ShareTable.Params params = new ShareTable.Params(governing.requestsPerUnit(),
-          Math.min(minShare, governing.requestsPerUnit()), ttl, options.headroomPercent(),
-          options.tolerancePercent());
-      CompletableFuture<BucketAction> result = new CompletableFuture<>();
-      try {
-        shares.report(key, holder(bucket), demandPerWindow(usage, window), params)
-            .whenComplete((grant, error) -> {
-              if (error != null) {
-                // No answer for this bucket: the proxy keeps its assignment until its TTL.
-                metrics.storeError(false);
-                LOG.log(Level.FINE, "RLQS share report failed", error);
-                result.complete(null);
-              } else {
-                result.complete(assignment(bucketId, grant[0], window, grant[2]));
-              }
-            });
-      } catch (RuntimeException e) {
-        metrics.storeError(false);
-        result.complete(null);
+      List<CompletableFuture<GrantBucket>> grants = new ArrayList<>(enforced.size());
+      boolean[] failed = new boolean[1];
+      for (int i = 0; i < enforced.size(); i++) {
+        RateLimitRule rule = enforced.get(i);
+        long window = rule.unit().nanos();
+        ShareTable.Params params = new ShareTable.Params(rule.requestsPerUnit(),
+            Math.min(minShare, rule.requestsPerUnit()), ttl, options.headroomPercent(),
+            options.tolerancePercent());
+        CompletableFuture<GrantBucket> grant = new CompletableFuture<>();
+        grants.add(grant);
+        try {
+          shares.report(keys.get(i), holder(bucket), demandPerWindow(usage, window), params)
+              .whenComplete((g, error) -> {
+                if (error != null) {
+                  metrics.storeError(false);
+                  LOG.log(Level.FINE, "RLQS share report failed", error);
+                  failed[0] = true;
+                  grant.complete(null);
+                } else {
+                  grant.complete(GrantBucket.forGrant(g[0], window, options.burstPercent()));
+                }
+              });
+        } catch (RuntimeException e) {
+          metrics.storeError(false);
+          failed[0] = true;
+          grant.complete(null);
+        }
       }
-      return result;
+      return CompletableFuture.allOf(grants.toArray(CompletableFuture[]::new)).thenApply(v -> {
+        if (failed[0]) {
+          // No answer for this bucket: the proxy keeps its assignment until its TTL.
+          return null;
+        }
+        GrantBucket combined = null;
+        for (CompletableFuture<GrantBucket> g : grants) {
+          GrantBucket b = g.join();
+          if (b == null) {
+            return blanket(bucketId, true, ttl);
+          }
+          combined = combined == null ? b : GrantBucket.tightest(combined, b);
+        }
+        return assignment(bucketId, combined, ttl);
+      });
     }
 
     /** Abandons the buckets whose rule was removed. */
@@ -268,17 +293,21 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     private BucketAction abandon(BucketId bucketId, Tracked previous) {
       Map<String, String> bucket = bucketId.getBucketMap();
       buckets.remove(bucket);
-      if (previous.shareKey() != null && !previous.shareKey().isEmpty()) {
-        shares.release(previous.shareKey(), holder(bucket));
+      for (String key : previous.shareKeys()) {
+        shares.release(key, holder(bucket));
       }
       return BucketAction.newBuilder().setBucketId(bucketId)
           .setAbandonAction(BucketAction.AbandonAction.getDefaultInstance()).build();
     }
 
-    private void releaseIfMoved(Map<String, String> bucket, Tracked previous, String key) {
-      if (previous != null && previous.shareKey() != null && !previous.shareKey().isEmpty()
-          && !previous.shareKey().equals(key)) {
-        shares.release(previous.shareKey(), holder(bucket));
+    private void releaseIfMoved(Map<String, String> bucket, Tracked previous, List<String> keys) {
+      if (previous == null) {
+        return;
+      }
+      for (String key : previous.shareKeys()) {
+        if (!keys.contains(key)) {
+          shares.release(key, holder(bucket));
+        }
       }
     }
 
@@ -427,11 +456,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
         .build();
   }
 
-  private BucketAction assignment(BucketId id, long grant, long windowNanos, long ttlNanos) {
-    GrantBucket b = GrantBucket.forGrant(grant, windowNanos, options.burstPercent());
-    if (b == null) {
-      return blanket(id, true, ttlNanos);
-    }
+  private BucketAction assignment(BucketId id, GrantBucket b, long ttlNanos) {
     return BucketAction.newBuilder().setBucketId(id)
         .setQuotaAssignmentAction(BucketAction.QuotaAssignmentAction.newBuilder()
             .setAssignmentTimeToLive(duration(ttlNanos))

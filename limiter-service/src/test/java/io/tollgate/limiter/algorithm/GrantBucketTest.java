@@ -53,4 +53,17 @@ class GrantBucketTest {
       }
     }
   }
+
+  @Test
+  void theTightestOfTwoBucketsAdmitsNoMoreThanEitherOverAnySpan() {
+    GrantBucket perSecond = GrantBucket.forGrant(9, 1_000_000_000L, 10);
+    GrantBucket perDay = GrantBucket.forGrant(100_000, 86_400_000_000_000L, 10);
+    GrantBucket both = GrantBucket.tightest(perSecond, perDay);
+    assertEquals(both, GrantBucket.tightest(perDay, perSecond));
+    for (long span : new long[] {1_000_000L, 1_000_000_000L, 60_000_000_000L,
+        86_400_000_000_000L, 7 * 86_400_000_000_000L}) {
+      assertTrue(both.maxAdmitted(span) <= perSecond.maxAdmitted(span), "span " + span);
+      assertTrue(both.maxAdmitted(span) <= perDay.maxAdmitted(span), "span " + span);
+    }
+  }
 }

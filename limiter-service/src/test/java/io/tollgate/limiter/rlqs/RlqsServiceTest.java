@@ -65,7 +65,33 @@ class RlqsServiceTest {
               - key: method
                 rate_limit: {unit: second, requests_per_unit: 50}
         """);
+    Files.writeString(dir.resolve("multi.yaml"), """
+        domain: multi
+        descriptors:
+          - key: tenant
+            rate_limits:
+              - {unit: second, requests_per_unit: 10}
+              - {unit: day, requests_per_unit: 100000}
+        """);
     limiter = InJvmLimiter.start(dir, CLOCK);
+  }
+
+  @Test
+  void aDescriptorWithSeveralLimitsGetsABucketWithinEachOfThem() throws Exception {
+    try (RlqsStream s = new RlqsStream(limiter.grpcPort())) {
+      Map<String, String> bucket = Map.of("tenant", "multi-" + UUID.randomUUID());
+      s.report("multi", bucket, 0, 0);
+      s.next();
+      // Heavy demand: 500 a second wants far more than either limit allows.
+      s.report(null, bucket, 200, 300);
+      var tb = strategy(s.next()).getTokenBucket();
+      double perSecond = tb.getMaxTokens() + tb.getTokensPerFill().getValue()
+          * (1e9 / (tb.getFillInterval().getSeconds() * 1e9 + tb.getFillInterval().getNanos()));
+      assertTrue(perSecond <= 10, "at most 10 in any second: " + tb);
+      double perDay = tb.getMaxTokens() + tb.getTokensPerFill().getValue()
+          * (86_400e9 / (tb.getFillInterval().getSeconds() * 1e9 + tb.getFillInterval().getNanos()));
+      assertTrue(perDay <= 100_000, "at most 100,000 in any day: " + tb);
+    }
   }
 
   @AfterAll

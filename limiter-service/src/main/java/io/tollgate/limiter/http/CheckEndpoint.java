@@ -34,8 +34,10 @@ import java.util.concurrent.TimeoutException;
  * that applied ({@code "name";q=LIMIT;w=WINDOW_SECONDS}, IETF draft-ietf-httpapi-ratelimit-headers);
  * {@code RateLimit} ({@code "name";r=REMAINING;t=RESET_SECONDS}) and
  * {@code X-RateLimit-Limit}, {@code -Remaining}, {@code -Reset} describe the deciding limit: the
- * first that denied, else the one with the fewest units left. A 429 carries {@code Retry-After}
- * (seconds, at least 1). A request none of whose descriptors matched a limit has none of them.
+ * first that denied, else the one with the fewest units left; {@code t=} and {@code -Reset} are
+ * whole seconds rounded up. A 429 carries {@code Retry-After}: the latest reset of all the limits
+ * that denied (rounded up, at least 1), since retrying earlier is refused again. A request none
+ * of whose descriptors matched a limit has none of them.
  */
 final class CheckEndpoint implements HttpHandler {
 
@@ -185,7 +187,7 @@ final class CheckEndpoint implements HttpHandler {
     DescriptorStatus d = response.getStatuses(decisive);
     String limit = Integer.toUnsignedString(d.getCurrentLimit().getRequestsPerUnit());
     String remaining = Integer.toUnsignedString(d.getLimitRemaining());
-    long reset = d.getDurationUntilReset().getSeconds();
+    long reset = ceilSeconds(d.getDurationUntilReset());
     out.set("RateLimit-Policy", policies.toString());
     out.set("RateLimit", "\"" + name(request, response, decisive) + "\";r=" + remaining + ";t="
         + reset);
@@ -193,8 +195,21 @@ final class CheckEndpoint implements HttpHandler {
     out.set("X-RateLimit-Remaining", remaining);
     out.set("X-RateLimit-Reset", Long.toString(reset));
     if (response.getOverallCode() == Code.OVER_LIMIT) {
-      out.set("Retry-After", Long.toString(Math.max(1, reset)));
+      // The request is refused until every denying limit has reset: the latest reset.
+      long retry = 0;
+      for (DescriptorStatus s : response.getStatusesList()) {
+        if (s.getCode() == Code.OVER_LIMIT) {
+          retry = Math.max(retry, ceilSeconds(s.getDurationUntilReset()));
+        }
+      }
+      out.set("Retry-After", Long.toString(Math.max(1, retry)));
     }
+  }
+
+  /** A duration in whole seconds, rounded up: a client that waits that long finds it reset. */
+  static long ceilSeconds(com.google.protobuf.Duration d) {
+    long s = Math.max(0, d.getSeconds());
+    return d.getNanos() > 0 && s < Long.MAX_VALUE ? s + 1 : s;
   }
 
   /**

@@ -6,7 +6,10 @@ import io.tollgate.limiter.service.InvalidRequestException;
 import io.tollgate.limiter.service.RequestValidator;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -15,7 +18,21 @@ import java.util.function.Function;
  * How {@code /check} turns a gateway's request into a {@code RateLimitRequest}: the mapping is
  * the query string of the {@code /check} URL, which the gateway's configuration fixes, and the
  * values come from the request headers the gateway sends (the original request's headers plus
- * {@code X-Original-*}, {@code X-Forwarded-*} and {@code X-Real-IP}).
+ * {@code X-Forwarded-*}, {@code X-Original-*} and {@code X-Real-IP}).
+ *
+ * <p>Which header wins: the {@code X-Forwarded-Method}, {@code -Uri}, {@code -Host} and
+ * {@code -Proto} a gateway sets itself (Traefik's ForwardAuth overwrites them) win over
+ * {@code X-Original-*}, which Traefik passes through from the client unchanged. The gateway must
+ * set or clear every header a source reads (deploy/nginx/tollgate.conf does), and must set
+ * {@code X-Real-IP} or {@code X-Forwarded-For} itself: a header the client can send unchecked is
+ * a value the client picks.
+ *
+ * <p>A value from the request longer than {@link RequestValidator#MAX_STRING_BYTES} UTF-8 bytes
+ * (a long URI or header) is replaced by {@code sha256:} and the lower-case hex SHA-256 of its UTF-8 bytes, so
+ * the request is still counted, one counter per distinct value, and is never refused as a bad
+ * request; leaving the descriptor out instead would let a client skip a limit by padding a
+ * value. A {@code domain_header} value that long counts as absent ({@code domain} applies). A
+ * key or {@code =VALUE} literal that long is the mapping's fault and stays a 400.
  *
  * <pre>
  * /check?domain=edge&amp;descriptor=remote_address:remote_address&amp;descriptor=api_key:header.X-Api-Key
@@ -42,9 +59,9 @@ public final class CheckMapping {
   public enum Source {
     /** {@code X-Real-IP}, else the last address of {@code X-Forwarded-For}. */
     REMOTE_ADDRESS,
-    /** {@code X-Original-Method}, else {@code X-Forwarded-Method}, else the method of the call. */
+    /** {@code X-Forwarded-Method}, else {@code X-Original-Method}, else the method of the call. */
     METHOD,
-    /** The original path without its query: from {@code X-Original-URI}, else {@code X-Forwarded-Uri}. */
+    /** The original path without its query: from {@code X-Forwarded-Uri}, else {@code X-Original-URI}. */
     PATH,
     /** The original path with its query, from the same headers. */
     URI,
@@ -200,7 +217,7 @@ public final class CheckMapping {
    */
   public RateLimitRequest apply(Function<String, String> headers, String method) {
     String d = domainHeader == null ? null : headers.apply(domainHeader);
-    if (d == null || d.isEmpty()) {
+    if (d == null || d.isEmpty() || RequestValidator.tooLong(d)) {
       d = domain;
     }
     if (d == null) {
@@ -220,7 +237,9 @@ public final class CheckMapping {
           complete = false;
           break;
         }
-        out.addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(e.key()).setValue(value));
+        out.addEntries(RateLimitDescriptor.Entry.newBuilder().setKey(e.key())
+            .setValue(e.source() != Source.LITERAL && RequestValidator.tooLong(value)
+                ? digest(value) : value));
       }
       if (complete) {
         request.addDescriptors(out);
@@ -247,13 +266,14 @@ public final class CheckMapping {
         String last = forwarded.substring(forwarded.lastIndexOf(',') + 1).trim();
         yield last.isEmpty() ? null : last;
       }
+      // X-Forwarded-* first: Traefik sets those itself but passes a client's X-Original-* on.
       case METHOD -> {
-        String m = first(headers, "X-Original-Method", "X-Forwarded-Method");
-        yield m != null ? m : method;
+        String m = first(headers, "X-Forwarded-Method", "X-Original-Method");
+        yield m != null && !m.isEmpty() ? m : method;
       }
-      case URI -> first(headers, "X-Original-URI", "X-Forwarded-Uri");
+      case URI -> first(headers, "X-Forwarded-Uri", "X-Original-URI");
       case PATH -> {
-        String uri = first(headers, "X-Original-URI", "X-Forwarded-Uri");
+        String uri = first(headers, "X-Forwarded-Uri", "X-Original-URI");
         if (uri == null) {
           yield null;
         }
@@ -263,6 +283,17 @@ public final class CheckMapping {
       case HOST -> first(headers, "X-Forwarded-Host", "Host");
       case PROTO -> headers.apply("X-Forwarded-Proto");
     };
+  }
+
+  /** The stand-in for a value too long to be a descriptor value; see the class comment. */
+  static String digest(String value) {
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256")
+          .digest(value.getBytes(StandardCharsets.UTF_8));
+      return "sha256:" + HexFormat.of().formatHex(hash);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
   }
 
   private static String first(Function<String, String> headers, String a, String b) {

@@ -78,15 +78,19 @@ public final class RequestValidator {
   }
 
   private static void checkLength(String s, String field) {
-    // A char is at most 3 UTF-8 bytes, so short strings need no encoding to check.
-    if (s.length() * 3 <= MAX_STRING_BYTES) {
-      return;
-    }
-    int bytes = s.length() <= MAX_STRING_BYTES
-        ? s.getBytes(StandardCharsets.UTF_8).length : MAX_STRING_BYTES + 1;
-    if (bytes > MAX_STRING_BYTES) {
+    if (tooLong(s)) {
       throw new InvalidRequestException(field + " is longer than " + MAX_STRING_BYTES
           + " bytes");
     }
+  }
+
+  /** Whether {@code s} is longer than {@link #MAX_STRING_BYTES} in UTF-8. */
+  public static boolean tooLong(String s) {
+    // A char is at most 3 UTF-8 bytes, so short strings need no encoding to check.
+    if (s.length() * 3 <= MAX_STRING_BYTES) {
+      return false;
+    }
+    return s.length() > MAX_STRING_BYTES
+        || s.getBytes(StandardCharsets.UTF_8).length > MAX_STRING_BYTES;
   }
 }

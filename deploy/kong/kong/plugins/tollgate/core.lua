@@ -11,7 +11,9 @@
 --   err = message to log or nil }.
 --   "pass":  let the request through and add headers to the response;
 --   "deny":  Tollgate said 429: answer 429 with headers;
---   "error": Tollgate could not decide and fault_tolerant is false: answer 500.
+--   "error": Tollgate could not decide (connection error, timeout or 5xx) and fault_tolerant is
+--            false, or Tollgate answered any other status (a 400: the plugin's descriptors are
+--            wrong), which fault_tolerant never lets through: answer 500.
 
 local ngx = ngx
 local concat = table.concat
@@ -23,6 +25,13 @@ local _M = { _VERSION = "0.1.0" }
 local COPIED = {
   "RateLimit-Policy", "RateLimit", "X-RateLimit-Limit", "X-RateLimit-Remaining",
   "X-RateLimit-Reset", "Retry-After",
+}
+
+-- Headers the plugin sets itself for /check's sources; never copied from the client.
+local RESERVED = {
+  ["host"] = true, ["x-real-ip"] = true, ["x-forwarded-for"] = true,
+  ["x-forwarded-method"] = true, ["x-forwarded-uri"] = true, ["x-forwarded-host"] = true,
+  ["x-forwarded-proto"] = true, ["x-original-method"] = true, ["x-original-uri"] = true,
 }
 
 local function parse_url(url)
@@ -75,6 +84,9 @@ local function call(conf, request)
   if request.client_ip then
     lines[#lines + 1] = header_line("X-Real-IP", request.client_ip)
   end
+  -- /check reads X-Forwarded-Method/-Uri first, then X-Original-*; both are set here.
+  lines[#lines + 1] = header_line("X-Forwarded-Method", request.method)
+  lines[#lines + 1] = header_line("X-Forwarded-Uri", request.uri)
   lines[#lines + 1] = header_line("X-Original-Method", request.method)
   lines[#lines + 1] = header_line("X-Original-URI", request.uri)
   if request.host then
@@ -84,7 +96,8 @@ local function call(conf, request)
     lines[#lines + 1] = header_line("X-Forwarded-Proto", request.scheme)
   end
   for _, name in ipairs(q.headers) do
-    local value = request.header(name)
+    -- A client's copy of a header set above must not reach Tollgate next to ours.
+    local value = not RESERVED[name:lower()] and request.header(name) or nil
     if type(value) == "table" then
       value = concat(value, ",")
     end
@@ -187,7 +200,9 @@ function _M.decide(conf, request)
     return { action = status == 200 and "pass" or "deny", headers = out }
   end
   local err = status and ("Tollgate answered " .. status) or headers_or_err
-  if conf.fault_tolerant then
+  -- Fail open only when Tollgate could not decide: no answer, or a 5xx. Any other status (a
+  -- 400 for descriptors it cannot use) is a configuration error and never lets a request by.
+  if conf.fault_tolerant and (not status or status >= 500) then
     return { action = "pass", headers = out, err = err }
   end
   return { action = "error", headers = out, err = err }

@@ -17,8 +17,9 @@ return {
               elements = { type = "string", match = "^[^,:]+:[^,]+" } } },
           -- Milliseconds for connecting, sending and reading each.
           { timeout = { type = "number", required = true, default = 500, gt = 0 } },
-          -- As in Kong's rate-limiting: when Tollgate cannot decide, let the request through
-          -- (true) or answer 500 (false).
+          -- As in Kong's rate-limiting: when Tollgate cannot decide (unreachable, timeout or a
+          -- 5xx), let the request through (true) or answer 500 (false). Any other answer but
+          -- 200/429 (a 400: bad descriptors) is always a 500.
           { fault_tolerant = { type = "boolean", required = true, default = true } },
           -- Do not pass Tollgate's RateLimit and X-RateLimit headers on to the client.
           { hide_client_headers = { type = "boolean", required = true, default = false } },

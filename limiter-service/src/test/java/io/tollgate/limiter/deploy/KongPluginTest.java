@@ -48,6 +48,8 @@ class KongPluginTest {
             + "\"remote_address:remote_address\", \"api_key:header.apikey\"}")
         + location("/hidden/", live + ", domain = \"kong\", descriptors = {"
             + "\"api_key:header.apikey\"}, hide_client_headers = true")
+        + location("/bad-mapping/", live + ", domain = \"kong\", descriptors = {"
+            + "\"a:nowhere\"}")
         + location("/down-tolerant/", dead + ", domain = \"kong\", descriptors = {"
             + "\"remote_address:remote_address\"}, timeout = 300")
         + location("/down-strict/", dead + ", domain = \"kong\", descriptors = {"
@@ -156,5 +158,27 @@ class KongPluginTest {
     for (String f : new String[] {"handler.lua", "schema.lua", "core.lua"}) {
       assertTrue(Files.isRegularFile(Deploy.path("kong/kong/plugins/tollgate/" + f)), f);
     }
+  }
+
+  /** A 400 from /check (descriptors it cannot use) is a 500 even when fault_tolerant. */
+  @Test
+  void aBadRequestFromTollgateIsNeverLetThrough() throws Exception {
+    int before = upstream.requests.get();
+    HttpResponse<String> r = get("/bad-mapping/x");
+    assertEquals(500, r.statusCode(), nginx.logs());
+    assertEquals(before, upstream.requests.get());
+    assertTrue(nginx.logs().contains("tollgate: Tollgate answered 400"), nginx.logs());
+  }
+
+  /** A URI over 1024 bytes once made /check a 400, which fault_tolerant let through. */
+  @Test
+  void aLongUriIsStillLimited() throws Exception {
+    String path = "/keys/" + "a".repeat(1100) + "?q=" + "b".repeat(1100);
+    for (int i = 1; i <= 3; i++) {
+      HttpResponse<String> r = get(path, "apikey", "long-uri");
+      assertEquals(200, r.statusCode(), nginx.logs());
+      assertEquals("\"api_key\";r=" + (3 - i) + ";t=60", header(r, "RateLimit"));
+    }
+    assertEquals(429, get(path, "apikey", "long-uri").statusCode());
   }
 }

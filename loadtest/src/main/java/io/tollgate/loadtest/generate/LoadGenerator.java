@@ -75,6 +75,7 @@ public final class LoadGenerator {
 
   /** Runs warm-up and measured phase and returns the measured figures. */
   public RunResult run() throws IOException, InterruptedException {
+    prime();
     long start = System.nanoTime() + 50_000_000L;
     long warmupEnd = start + settings.warmupSeconds() * 1_000_000_000L;
     long measureEnd = warmupEnd + settings.measureSeconds() * 1_000_000_000L;
@@ -162,6 +163,16 @@ public final class LoadGenerator {
       r.cpuMicrosPerDecision = decisions == 0 ? 0 : r.cpuSeconds * 1e6 / decisions;
     }
     return r;
+  }
+
+  /**
+   * Sends one request and waits for its answer before the clock starts, so that connecting (and
+   * the first call's class loading) is not charged to the requests of the first second.
+   */
+  private void prime() throws InterruptedException {
+    java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(1);
+    target.send(new int[settings.descriptors()], (outcome, error) -> answered.countDown());
+    answered.await(10, java.util.concurrent.TimeUnit.SECONDS);
   }
 
   private long[] counts() {

@@ -4,13 +4,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Unmatched;
 
 /** Runs the JMH benchmarks with JMH's own command line (e.g. {@code bench -f 1 Algorithm}). */
 @Command(name = "bench", description = "Run the JMH benchmarks; arguments go to JMH (try: bench -h).")
 final class BenchCommand implements Callable<Integer> {
 
-  @Parameters(arity = "0..*", description = "JMH arguments")
+  /** Everything after {@code bench}, options included, goes to JMH untouched. */
+  @Unmatched
   List<String> args = new ArrayList<>();
 
   @Override

@@ -145,10 +145,12 @@ echo "== starting servers (logs in $LOGS)"
 start tollgate "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-1" \
   --grpc-port "$TG_GRPC" --http-port "$TG_HTTP" --cluster-port "$TG_CLUSTER"
 MEMBERS=127.0.0.1:$TG2A_CLUSTER,127.0.0.1:$TG2B_CLUSTER
-start tollgate2a "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2" \
+# Separate database directories: two members started at the same moment on one shared directory
+# raced for H2's lock here ("Locked by another process"), and the second failed to start.
+start tollgate2a "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2a" \
   --grpc-port "$TG2A_GRPC" --http-port "$TG2A_HTTP" --cluster-port "$TG2A_CLUSTER" \
   --members "$MEMBERS" --cluster-name loadtest-2
-start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2" \
+start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2b" \
   --grpc-port "$TG2B_GRPC" --http-port "$TG2B_HTTP" --cluster-port "$TG2B_CLUSTER" \
   --members "$MEMBERS" --cluster-name loadtest-2
 start echo "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_PORT"
@@ -240,6 +242,22 @@ if [ $HAVE_REDIS = 1 ]; then await redis --address "127.0.0.1:$REDIS_RLS_PORT"; 
 await upstream --target http --url "http://127.0.0.1:$UPSTREAM_PORT/"
 if [ $HAVE_NGINX = 1 ]; then await nginx --target http --url "http://127.0.0.1:$NGINX_PORT/"; fi
 if [ $HAVE_ADAPTER = 1 ]; then await adapter --target http --url "http://127.0.0.1:$ADAPTER_PORT/"; fi
+# Fail fast when a server dies while we wait for it.
+while :; do
+  waiting=0
+  for a in "${AWAITS[@]}"; do kill -0 "$a" 2>/dev/null && waiting=1; done
+  [ $waiting = 0 ] && break
+  for p in "${PIDS[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "error: server process $p exited during start-up; logs in $LOGS:" >&2
+      grep -l . "$LOGS"/*.log | while read -r f; do
+        grep -qiE "error|exception" "$f" && { echo "--- $f" >&2; tail -5 "$f" >&2; }
+      done
+      exit 1
+    fi
+  done
+  sleep 0.5
+done
 for a in "${AWAITS[@]}"; do
   wait "$a" || exit 1
 done

@@ -19,8 +19,8 @@ import java.util.function.ToDoubleFunction;
  * max), then Tollgate's ratio to every other server of the same scenario (throughput, p99, CPU per
  * decision), then any cross-scenario comparisons asked for.
  *
- * <p>A server whose name starts with {@code tollgate} is the subject of the ratios; the first such
- * server of a scenario is compared with the rest.
+ * <p>The server named {@code tollgate} is the subject of a scenario's ratios (else the first whose
+ * name starts with {@code tollgate}); it is compared with every other server of the scenario.
  */
 public final class ReportWriter {
 
@@ -196,8 +196,8 @@ public final class ReportWriter {
   /** The ratios of the subject (first tollgate* server) to each other server of a scenario. */
   private List<String[]> ratios(String scenario) {
     List<Group> gs = groupsOf(scenario);
-    Group subject = gs.stream().filter(g -> g.server.startsWith("tollgate")).findFirst()
-        .orElse(null);
+    Group subject = gs.stream().filter(g -> g.server.equals("tollgate")).findFirst()
+        .orElse(gs.stream().filter(g -> g.server.startsWith("tollgate")).findFirst().orElse(null));
     List<String[]> rows = new ArrayList<>();
     if (subject == null) {
       return rows;

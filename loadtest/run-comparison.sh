@@ -44,7 +44,8 @@ if [ "$QUICK" = 1 ]; then
 fi
 LIMIT=1000             # requests per second per key, every server
 CHECK_KEYS=1000        # API keys declared for the check-API scenario
-[ "$QUICK" = 1 ] && CHECK_KEYS=100
+MEMORY_KEYS=1000000    # active keys written into the two-member cluster before heap is measured
+if [ "$QUICK" = 1 ]; then CHECK_KEYS=100 MEMORY_KEYS=2000; fi
 JAVA=${JAVA:-java}
 HEAP=${SERVER_HEAP:-512m}
 [ "$QUICK" = 1 ] && HEAP=${SERVER_HEAP:-256m}
@@ -113,6 +114,13 @@ descriptors:
   - key: k
     rate_limit: {requests_per_unit: $LIMIT, unit: second}
 EOF
+cat > "$CONFIG/memory.yaml" <<EOF
+# Hour-long windows, so every key written for the memory measurement stays active (and in the map).
+domain: loadtest-memory
+descriptors:
+  - key: k
+    rate_limit: {requests_per_unit: $LIMIT, unit: hour}
+EOF
 KEY_PREFIX=loadtest-key-
 {
   echo "account:"
@@ -154,8 +162,11 @@ start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "
   --grpc-port "$TG2B_GRPC" --http-port "$TG2B_HTTP" --cluster-port "$TG2B_CLUSTER" \
   --members "$MEMBERS" --cluster-name loadtest-2
 start echo "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_PORT"
-start echo-default "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_DEFAULT_PORT" \
-  --grpc-settings default
+# Quick mode leaves out the second echo (the same server with other gRPC settings) to save time.
+if [ "$QUICK" = 0 ]; then
+  start echo-default "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_DEFAULT_PORT" \
+    --grpc-settings default
+fi
 start bucket4j "${JVM[@]}" -jar "$LT_JAR" serve --kind bucket4j --port "$B4J_PORT" \
   --cluster-port "$B4J_CLUSTER" --limit "$LIMIT"
 start imap-blocking "${JVM[@]}" -jar "$LT_JAR" serve --kind imap-blocking --port "$IMAP_PORT" \
@@ -235,7 +246,7 @@ await tollgate-check --target check --address "127.0.0.1:$TG_GRPC" --api-key-pre
 await tollgate2a --address "127.0.0.1:$TG2A_GRPC"
 await tollgate2b --address "127.0.0.1:$TG2B_GRPC"
 await echo --address "127.0.0.1:$ECHO_PORT"
-await echo-default --address "127.0.0.1:$ECHO_DEFAULT_PORT"
+if [ "$QUICK" = 0 ]; then await echo-default --address "127.0.0.1:$ECHO_DEFAULT_PORT"; fi
 await bucket4j --address "127.0.0.1:$B4J_PORT"
 await imap-blocking --address "127.0.0.1:$IMAP_PORT"
 if [ $HAVE_REDIS = 1 ]; then await redis --address "127.0.0.1:$REDIS_RLS_PORT"; fi
@@ -274,7 +285,9 @@ ADDR[tollgate]=127.0.0.1:$TG_GRPC;                  CPU[tollgate]=$PID_tollgate
 ADDR[tollgate-2members]=127.0.0.1:$TG2A_GRPC,127.0.0.1:$TG2B_GRPC
 CPU[tollgate-2members]=$PID_tollgate2a,$PID_tollgate2b
 ADDR[echo]=127.0.0.1:$ECHO_PORT;                    CPU[echo]=$PID_echo
-ADDR[echo-default]=127.0.0.1:$ECHO_DEFAULT_PORT;    CPU[echo-default]=$PID_echo_default
+if [ "$QUICK" = 0 ]; then
+  ADDR[echo-default]=127.0.0.1:$ECHO_DEFAULT_PORT;  CPU[echo-default]=$PID_echo_default
+fi
 ADDR[bucket4j]=127.0.0.1:$B4J_PORT;                 CPU[bucket4j]=$PID_bucket4j
 ADDR[imap-blocking]=127.0.0.1:$IMAP_PORT;           CPU[imap-blocking]=$PID_imap_blocking
 if [ $HAVE_REDIS = 1 ]; then
@@ -325,7 +338,7 @@ UNIFORM=(--keys "uniform:$KEYS")
 S1_SERVERS=$(present tollgate echo echo-default bucket4j redis imap-blocking)
 FIXED_SERVERS=$(present tollgate tollgate-2members echo echo-default bucket4j redis imap-blocking)
 HTTP_SERVERS=$(present upstream-direct nginx gateway-adapter)
-[ "$QUICK" = 1 ] && FIXED_SERVERS=$(present tollgate tollgate-2members redis)
+[ "$QUICK" = 1 ] && FIXED_SERVERS=$(present tollgate tollgate-2members echo redis)
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS"
@@ -377,12 +390,58 @@ for round in $(seq 1 "$ROUNDS"); do
     run http-proxy "closed loop over HTTP: upstream directly, via nginx, via the adapter" "$s" \
       "$round" "${CLOSED[@]}" --keys "uniform:$KEYS"
   done
+  # 8: added latency at half load: open loop at half of the direct upstream's maximum (round 1).
+  if [ "$QUICK" = 0 ]; then
+    if [ -z "${HALF_HTTP:-}" ]; then
+      UP_FILE=$(ls "$RUNS"/*-http-proxy-upstream-direct-r1.json | head -1)
+      HALF_HTTP=$(half_of "$(throughput_of "$UP_FILE")")
+    fi
+    for s in $(rotate "$round" $HTTP_SERVERS); do
+      run http-half-load "open loop over HTTP at half of the direct upstream's maximum ($HALF_HTTP req/s)" \
+        "$s" "$round" --mode open --rate "$HALF_HTTP" --keys "uniform:$KEYS"
+    done
+  fi
 done
+
+# --- 7: memory: MEMORY_KEYS active keys in the two-member cluster, heap after a full GC --------
+heap_used_mib() { # pid -> MiB used after a full GC
+  jcmd "$1" GC.run >/dev/null 2>&1 || true
+  jcmd "$1" GC.heap_info 2>/dev/null \
+    | sed -n 's/.* used \([0-9]*\)K.*/\1/p' | head -1 | awk '{ printf "%.0f", $1 / 1024 }'
+}
+MEMORY=""
+if command -v jcmd >/dev/null; then
+  BEFORE_A=- BEFORE_B=-
+  if [ "$QUICK" = 0 ]; then
+    BEFORE_A=$(heap_used_mib "$PID_tollgate2a") BEFORE_B=$(heap_used_mib "$PID_tollgate2b")
+  fi
+  # Every key once, in order (sequential keys), closed loop until all are written: the duration
+  # comes from the two members' measured rate (at least 10 s, at most 10 minutes).
+  TWO_FILE=$(ls "$RUNS"/*-closed-1d-2members-tollgate-2members-r1.json 2>/dev/null | head -1)
+  TWO_RATE=$(throughput_of "$TWO_FILE" 2>/dev/null || true)
+  FILL_SECONDS=$(awk -v n="$MEMORY_KEYS" -v r="${TWO_RATE:-1000}" \
+    'BEGIN { if (r < 100) r = 100; s = int(n / r * 1.3) + 1; if (s < 10) s = 10; if (s > 600) s = 600; print s }')
+  [ "$QUICK" = 1 ] && FILL_SECONDS=1
+  run memory-fill "writes $MEMORY_KEYS keys (sequential) into the two-member cluster" \
+    tollgate-2members 1 --domain loadtest-memory "${CLOSED[@]}" --keys "sequential:$MEMORY_KEYS" \
+    --warmup 0 --duration "$FILL_SECONDS"
+  FILL_FILE=$(ls "$RUNS"/*-memory-fill-*.json 2>/dev/null | head -1)
+  FILLED=0
+  if [ -n "$FILL_FILE" ]; then
+    FILLED=$(sed -n 's/^ *"allowed": \([0-9]*\),*$/\1/p' "$FILL_FILE" | head -1)
+  fi
+  [ "${FILLED:-0}" -gt "$MEMORY_KEYS" ] && FILLED=$MEMORY_KEYS
+  AFTER_A=$(heap_used_mib "$PID_tollgate2a") AFTER_B=$(heap_used_mib "$PID_tollgate2b")
+  MEMORY="Memory (target 7): ${FILLED:-0} of $MEMORY_KEYS keys written to two members (one backup); heap used after a full GC, member A ${BEFORE_A} MiB -> ${AFTER_A} MiB, member B ${BEFORE_B} MiB -> ${AFTER_B} MiB (heap limit $HEAP each)."
+  echo "== $MEMORY"
+else
+  MEMORY="Memory (target 7): not measured (no jcmd)."
+fi
 
 # --- Report ----------------------------------------------------------------------------------
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 MODE=full; [ "$QUICK" = 1 ] && MODE="quick (figures are noise: completion and errors only)"
-HEADER="Mode: $MODE. $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores, $ROUNDS round(s), warm-up $WARMUP s, measured $DURATION s, C=$CONCURRENCY, limit $LIMIT/s per key, server heap $HEAP. Client and servers share the machine."
+HEADER="Mode: $MODE. $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores, $ROUNDS round(s), warm-up $WARMUP s, measured $DURATION s, C=$CONCURRENCY, limit $LIMIT/s per key, server heap $HEAP. Client and servers share the machine. $MEMORY"
 "${LT[@]}" report --runs "$RUNS" --out "$OUT" --header "$HEADER" --fail-on-errors \
   --compare "4 descriptors vs 1 (target >= 0.7)|throughput|closed-4d-uniform/tollgate|closed-1d-uniform/tollgate" \
   --compare "Zipf 1.1 vs uniform (target >= 0.9)|throughput|closed-1d-zipf/tollgate|closed-1d-uniform/tollgate" \
@@ -392,6 +451,7 @@ HEADER="Mode: $MODE. $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores
   --compare "p99 at half Tollgate max vs echo|p99|open-half-tollgate/tollgate|open-half-tollgate/echo" \
   --compare "nginx vs upstream directly|throughput|http-proxy/nginx|http-proxy/upstream-direct" \
   --compare "adapter vs upstream directly|throughput|http-proxy/gateway-adapter|http-proxy/upstream-direct" \
+  --compare "adapter p50 at half load vs direct (ratio; ms in the table)|p50|http-half-load/gateway-adapter|http-half-load/upstream-direct" \
   || FAILED=1
 echo "== done in $(( $(date +%s) - T0 )) s; report: $OUT/report.md, report.html, report.json"
 if [ "$FAILED" != 0 ]; then

@@ -15,7 +15,17 @@ import picocli.CommandLine.Command;
 public final class LoadtestMain implements Runnable {
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new LoadtestMain()).execute(args));
+    // A later option overrides an earlier one, so scripts can append to common options.
+    System.exit(new CommandLine(new LoadtestMain()).setOverwrittenOptionsAllowed(true)
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          if (e instanceof IllegalArgumentException) {
+            // Bad option values name themselves; no stack trace.
+            cmd.getErr().println("error: " + e.getMessage());
+            return 2;
+          }
+          throw e;
+        })
+        .execute(args));
   }
 
   @Override

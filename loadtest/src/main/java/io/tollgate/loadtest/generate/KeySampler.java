@@ -19,7 +19,7 @@ public interface KeySampler {
   String describe();
 
   /**
-   * Parses {@code uniform:N}, {@code zipf:N:S} or {@code single}.
+   * Parses {@code uniform:N}, {@code zipf:N:S}, {@code single} or {@code sequential:N}.
    *
    * @throws IllegalArgumentException naming the bad part
    */
@@ -36,6 +36,11 @@ public interface KeySampler {
           throw new IllegalArgumentException("keys: expected uniform:N, was '" + spec + "'");
         }
         return new Uniform(positive(parts[1], spec));
+      case "sequential":
+        if (parts.length != 2) {
+          throw new IllegalArgumentException("keys: expected sequential:N, was '" + spec + "'");
+        }
+        return new Sequential(positive(parts[1], spec));
       case "zipf":
         if (parts.length != 3) {
           throw new IllegalArgumentException("keys: expected zipf:N:S, was '" + spec + "'");
@@ -43,7 +48,8 @@ public interface KeySampler {
         return new ZipfSampler(positive(parts[1], spec), Double.parseDouble(parts[2]));
       default:
         throw new IllegalArgumentException(
-            "keys: unknown distribution '" + parts[0] + "' (expected uniform:N, zipf:N:S or single)");
+            "keys: unknown distribution '" + parts[0]
+                + "' (expected uniform:N, zipf:N:S, single or sequential:N)");
     }
   }
 
@@ -65,6 +71,35 @@ public interface KeySampler {
     @Override
     public String describe() {
       return "uniform:" + keys;
+    }
+  }
+
+  /**
+   * 0, 1, 2, ... N-1, then again from 0, shared by every caller: N requests touch every key once
+   * (to fill a store with N active keys, e.g. for a memory measurement).
+   */
+  final class Sequential implements KeySampler {
+    private final int keys;
+    private final java.util.concurrent.atomic.AtomicLong next =
+        new java.util.concurrent.atomic.AtomicLong();
+
+    public Sequential(int keys) {
+      this.keys = keys;
+    }
+
+    @Override
+    public int next(SplittableRandom random) {
+      return (int) (next.getAndIncrement() % keys);
+    }
+
+    @Override
+    public int keys() {
+      return keys;
+    }
+
+    @Override
+    public String describe() {
+      return "sequential:" + keys;
     }
   }
 

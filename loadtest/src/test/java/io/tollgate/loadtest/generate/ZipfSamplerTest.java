@@ -70,6 +70,13 @@ class ZipfSamplerTest {
     assertEquals(new KeySampler.Uniform(100_000), KeySampler.parse("uniform:100_000"));
     assertEquals(1, KeySampler.parse("single").keys());
     assertEquals(0, KeySampler.parse("single").next(new SplittableRandom(1)));
+    KeySampler sequential = KeySampler.parse("sequential:3");
+    int[] drawn = new int[7];
+    for (int i = 0; i < drawn.length; i++) {
+      drawn[i] = sequential.next(null);
+    }
+    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0, 1, 2, 0, 1, 2, 0}, drawn);
+    assertThrows(IllegalArgumentException.class, () -> KeySampler.parse("sequential"));
     assertThrows(IllegalArgumentException.class, () -> KeySampler.parse("zipf:10"));
     assertThrows(IllegalArgumentException.class, () -> KeySampler.parse("uniform:0"));
     assertThrows(IllegalArgumentException.class, () -> KeySampler.parse("gauss:3"));

@@ -143,6 +143,11 @@ KEY_PREFIX=loadtest-key-
 
 # --- Servers ---------------------------------------------------------------------------------
 JVM=("$JAVA" "-Xms$HEAP" "-Xmx$HEAP")
+if [ "$QUICK" = 1 ]; then
+  # Eight JVMs start at once on a small machine: in quick mode (no figure matters) they compile
+  # with C1 only and collect with one thread, so they are ready sooner.
+  JVM+=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
+fi
 start() { # name, command...
   local name=$1; shift
   "$@" > "$LOGS/$name.log" 2>&1 &
@@ -406,8 +411,11 @@ done
 # --- 7: memory: MEMORY_KEYS active keys in the two-member cluster, heap after a full GC --------
 heap_used_mib() { # pid -> MiB used after a full GC
   jcmd "$1" GC.run >/dev/null 2>&1 || true
-  jcmd "$1" GC.heap_info 2>/dev/null \
-    | sed -n 's/.* used \([0-9]*\)K.*/\1/p' | head -1 | awk '{ printf "%.0f", $1 / 1024 }'
+  # G1 prints one "garbage-first heap total ..., used NK" line; Serial and Parallel one per
+  # generation. Metaspace is not heap.
+  jcmd "$1" GC.heap_info 2>/dev/null | awk '/(heap|generation) +total/ {
+      for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); sum += v } }
+    END { printf "%.0f", sum / 1024 }'
 }
 MEMORY=""
 if command -v jcmd >/dev/null; then

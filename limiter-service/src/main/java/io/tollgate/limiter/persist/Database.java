@@ -109,6 +109,9 @@ public final class Database implements AutoCloseable {
    *     reached, the login fails, or the schema cannot be brought up to date
    * @throws IllegalArgumentException when the settings name neither a URL nor a data directory
    */
+  /** Attempts, half a second apart, to open an embedded file another process is opening. */
+  private static final int EMBEDDED_LOCK_ATTEMPTS = 20;
+
   public static Database open(DatabaseSettings settings) {
     Objects.requireNonNull(settings, "settings");
     Dialect dialect;
@@ -146,12 +149,26 @@ public final class Database implements AutoCloseable {
     // Fail at once when the first connection cannot be made, rather than retry in the background.
     config.setInitializationFailTimeout(1);
 
-    HikariDataSource dataSource;
-    try {
-      dataSource = new HikariDataSource(config);
-    } catch (RuntimeException e) {
-      throw new PersistenceException("cannot open database " + safeUrl
-          + (user == null ? "" : " as user " + user) + ": " + describe(e), e);
+    HikariDataSource dataSource = null;
+    // Two processes opening one embedded file at the same moment can both find no server yet:
+    // the second sees the file locked until the first has started serving it. Try again briefly.
+    for (int attempt = 1; dataSource == null; attempt++) {
+      try {
+        dataSource = new HikariDataSource(config);
+      } catch (RuntimeException e) {
+        boolean locked = dialect == Dialect.H2 && String.valueOf(describe(e))
+            .contains("Locked by another process");
+        if (!locked || attempt >= EMBEDDED_LOCK_ATTEMPTS) {
+          throw new PersistenceException("cannot open database " + safeUrl
+              + (user == null ? "" : " as user " + user) + ": " + describe(e), e);
+        }
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new PersistenceException("interrupted while opening " + safeUrl, ie);
+        }
+      }
     }
     try {
       int version = SchemaMigrations.migrate(dataSource, dialect);

@@ -135,8 +135,10 @@ class PlanCheckTest {
   @Test
   void dailyQuotaAdmitsExactlyTenWith32CallersAndRollsOverAtMidnightInThePlansZone()
       throws Exception {
-    // 2026-11-27 12:00 UTC is 07:00 in New York; the next period starts at 05:00 UTC.
-    CLOCK.set(Instant.parse("2026-11-27T12:00:00Z").getEpochSecond() * 1_000_000_000L);
+    // 2027-01-15 12:00 UTC is 07:00 in New York; the next period starts at 05:00 UTC. The
+    // date lies after every time the other tests move the shared clock to, so it only moves
+    // forward (moving it back would leave the account's token bucket looking empty).
+    CLOCK.set(Instant.parse("2027-01-15T12:00:00Z").getEpochSecond() * 1_000_000_000L);
     String p = id("quota");
     client.admin().createPlan(plan(p).setQuota(Quota.newBuilder().setLimit(10).setPeriod("DAY")
         .setTimeZone("America/New_York")).build());
@@ -171,9 +173,9 @@ class PlanCheckTest {
     assertEquals(0, r.getQuota().getRemaining());
     assertEquals(17 * 3600, r.getRetryAfter().getSeconds(), "retry at 05:00 UTC");
 
-    CLOCK.set(Instant.parse("2026-11-28T04:59:59Z").getEpochSecond() * 1_000_000_000L);
+    CLOCK.set(Instant.parse("2027-01-16T04:59:59Z").getEpochSecond() * 1_000_000_000L);
     assertEquals(Reason.QUOTA_EXCEEDED, check(key).getReason());
-    CLOCK.set(Instant.parse("2026-11-28T05:00:00Z").getEpochSecond() * 1_000_000_000L);
+    CLOCK.set(Instant.parse("2027-01-16T05:00:00Z").getEpochSecond() * 1_000_000_000L);
     CheckResponse next = check(key);
     assertTrue(next.getAllowed(), next.toString());
     assertEquals(9, next.getQuota().getRemaining());

@@ -75,18 +75,18 @@ class ConfigLoaderTest {
         + "{name}", error(MINIMAL + "    cache: {key_parameters: [path.name]}\n"));
   }
 
-  // --- review of issue 4 ---
+  // --- what the limiter and the cache key can never accept ---
 
   /** "the cache key ... never the API key": a key parameter naming the key header is refused. */
   @Test
-  void reviewCacheKeyParameterMayNotBeTheApiKey() {
+  void aCacheKeyParameterMayNotBeTheApiKey() {
     error(MINIMAL.replace("upstreams: [http://127.0.0.1:9000]",
         "upstreams: [http://127.0.0.1:9000]\n    cache: {key_parameters: [header.x-api-key]}"));
   }
 
   /** The limiter refuses routes over 1024 characters (INVALID_ARGUMENT): the config must too. */
   @Test
-  void reviewRouteTemplatesTheLimiterRefusesAreRefusedHere() {
+  void routeTemplatesTheLimiterRefusesAreRefusedHere() {
     error(MINIMAL.replace("/pets/{id}", "/" + "a".repeat(1100)));
   }
 }

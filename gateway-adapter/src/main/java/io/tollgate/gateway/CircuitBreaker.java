@@ -19,6 +19,7 @@ public final class CircuitBreaker {
   private boolean open;
   private long openedAtNanos;
   private boolean probeInFlight;
+  private long probeStartedNanos;
 
   /** Whether a call may be made now; a true answer in half-open state reserves the probe. */
   public synchronized boolean tryAcquire(long nowNanos, long openNanos) {
@@ -29,6 +30,7 @@ public final class CircuitBreaker {
       return false;
     }
     probeInFlight = true;
+    probeStartedNanos = nowNanos;
     return true;
   }
 
@@ -39,8 +41,20 @@ public final class CircuitBreaker {
     probeInFlight = false;
   }
 
-  /** A call failed (deadline, unreachable, error). */
+  /** A call that started just now failed (deadline, unreachable, error). */
   public synchronized void onFailure(long nowNanos, int failureThreshold) {
+    onFailure(nowNanos, nowNanos, failureThreshold);
+  }
+
+  /**
+   * A call made at {@code callStartNanos} failed (deadline, unreachable, error). While the
+   * breaker is open, only the probe's own failure counts: a call started before the probe (a stale
+   * failure that arrives late) neither reopens the breaker nor restarts its open time.
+   */
+  public synchronized void onFailure(long callStartNanos, long nowNanos, int failureThreshold) {
+    if (open && (!probeInFlight || callStartNanos - probeStartedNanos < 0)) {
+      return;
+    }
     consecutiveFailures++;
     if (probeInFlight || consecutiveFailures >= failureThreshold) {
       open = true;

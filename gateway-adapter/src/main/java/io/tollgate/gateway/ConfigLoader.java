@@ -45,7 +45,11 @@ public final class ConfigLoader {
   static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
       "OPTIONS", "ANY");
 
+  /** The longest route template the limiter accepts. */
+  static final int MAX_ROUTE_LENGTH = 1024;
+
   private final String file;
+  private ApiKeySource keySource;
 
   private ConfigLoader(String file) {
     this.file = file;
@@ -147,6 +151,7 @@ public final class ConfigLoader {
       limiter = new LimiterPolicy(mode, deadline, failures, openMs);
     }
 
+    this.keySource = keySource;
     Invalidation invalidation = new Invalidation(true, null, null, Set.of());
     if (top.containsKey("cache_invalidation")) {
       String p = "cache_invalidation";
@@ -274,6 +279,13 @@ public final class ConfigLoader {
     } catch (IllegalArgumentException e) {
       throw error(m.get("route"), path + ".route", e.getMessage());
     }
+    // The limiter refuses (INVALID_ARGUMENT) a route it would be sent that it cannot accept.
+    String limiterRoute = template.toString();
+    if (!limiterRoute.startsWith("/") || limiterRoute.length() > MAX_ROUTE_LENGTH) {
+      throw error(m.get("route"), path + ".route", "the path template must start with '/' and "
+          + "have at most " + MAX_ROUTE_LENGTH + " characters (the limiter's limit), got "
+          + limiterRoute.length());
+    }
     if (!m.containsKey("upstreams")) {
       throw error(node, path + ".upstreams", "missing");
     }
@@ -323,6 +335,12 @@ public final class ConfigLoader {
         }
         if (source.equals("path") && !template.parameterNames().contains(name)) {
           throw error(l.get(i), p, "the route has no path parameter {" + name + "}");
+        }
+        if ((source.equals("header") && keySource.header() != null
+            && name.equalsIgnoreCase(keySource.header()))
+            || (source.equals("query") && name.equals(keySource.queryParameter()))) {
+          throw error(l.get(i), p, "'" + v + "' is where the API key is read; the cache key "
+              + "never contains the API key");
         }
         params.add(new CacheKeyParameter(source,
             source.equals("header") ? name.toLowerCase(Locale.ROOT) : name));

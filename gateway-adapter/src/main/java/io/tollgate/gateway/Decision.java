@@ -21,6 +21,11 @@ public record Decision(Verdict verdict, CheckResponse response, String failure) 
     QUOTA_EXCEEDED,
     /** 403 Forbidden. */
     FORBIDDEN,
+    /**
+     * The limiter refused the request as invalid (e.g. {@code INVALID_ARGUMENT}): 403 when a key
+     * was sent, else 400. The limiter is up; never fail_open.
+     */
+    REJECTED,
     /** No answer from the limiter, fail_open: go on, without rate-limit headers. */
     ALLOW_UNCHECKED,
     /** No answer from the limiter, fail_closed: 503. */

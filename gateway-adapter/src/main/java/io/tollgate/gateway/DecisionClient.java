@@ -12,6 +12,8 @@ import io.tollgate.api.v1.CheckServiceGrpc;
 import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -21,11 +23,20 @@ import java.util.function.LongSupplier;
  * and turns its answer, or its silence, into a {@link Decision}. The fail-open/fail-closed policy
  * and the circuit breaker live here and nowhere else.
  *
- * <p>Any failed call (deadline exceeded, unreachable, an error status) counts against the breaker
- * and is answered by the policy: {@code fail_open} lets the request through unchecked,
+ * <p>Only a call the limiter could not answer ({@link #LIMITER_FAILURES}: deadline exceeded,
+ * unreachable, overloaded, an internal error, cancelled) counts against the breaker and is
+ * answered by the policy: {@code fail_open} lets the request through unchecked,
  * {@code fail_closed} answers 503. While the breaker is open the limiter is not called at all.
+ * Any other status (in practice {@code INVALID_ARGUMENT}) means the limiter is up and refused
+ * this request: it counts as an answer for the breaker and becomes {@link Verdict#REJECTED}, never
+ * fail_open, so no client can switch the limiter off by sending requests it refuses.
  */
 public final class DecisionClient implements AutoCloseable {
+
+  /** The statuses that mean the limiter is down or overloaded, not that it refused a request. */
+  static final Set<Status.Code> LIMITER_FAILURES = EnumSet.of(Status.Code.DEADLINE_EXCEEDED,
+      Status.Code.UNAVAILABLE, Status.Code.RESOURCE_EXHAUSTED, Status.Code.INTERNAL,
+      Status.Code.UNKNOWN, Status.Code.CANCELLED);
 
   private final ManagedChannel channel;
   private final CheckServiceGrpc.CheckServiceFutureStub stub;
@@ -79,9 +90,16 @@ public final class DecisionClient implements AutoCloseable {
           @Override
           public void onFailure(Throwable t) {
             long now = nanoClock.getAsLong();
-            breaker.onFailure(now, policy.breakerFailures());
-            String reason = Status.fromThrowable(t).getCode().name().toLowerCase(
-                java.util.Locale.ROOT);
+            Status.Code code = Status.fromThrowable(t).getCode();
+            String reason = code.name().toLowerCase(java.util.Locale.ROOT);
+            if (!LIMITER_FAILURES.contains(code)) {
+              // The limiter answered: it refused this request, it is not down.
+              breaker.onSuccess();
+              metrics.limiterCall("rejected", now - start);
+              result.complete(new Decision(Verdict.REJECTED, null, null));
+              return;
+            }
+            breaker.onFailure(start, now, policy.breakerFailures());
             metrics.limiterCall("error", now - start);
             metrics.limiterFailure(reason);
             result.complete(failed(policy, reason));

@@ -2,10 +2,14 @@ package io.tollgate.gateway;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.util.Exceptions;
+import com.linecorp.armeria.server.RequestTimeoutException;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerErrorHandler;
 import com.linecorp.armeria.server.ServiceConfig;
@@ -62,8 +66,8 @@ public final class GatewayServer implements AutoCloseable {
         .maxRequestLength(limits.maxBodyBytes())
         .http1MaxHeaderSize(limits.maxHeaderBytes())
         .http2MaxHeaderListSize(limits.maxHeaderBytes())
-        // The route's upstream timeout bounds each exchange; a server-wide one would cut long
-        // downloads.
+        // Each exchange is bounded per route in ProxyService (timeout_ms + limiter deadline +
+        // an allowance); unmatched requests answer at once.
         .requestTimeoutMillis(0)
         .disableServerHeader()
         .errorHandler(new JsonErrors())
@@ -158,6 +162,14 @@ public final class GatewayServer implements AutoCloseable {
   private static final class JsonErrors implements ServerErrorHandler {
     @Override
     public HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
+      if (Exceptions.peel(cause) instanceof RequestTimeoutException) {
+        // The exchange's bound (ProxyService): 408 while the client still owed its body, else
+        // 504. Armeria closes an HTTP/1 connection whose request body was not fully read.
+        HttpStatus status = ctx.log().isRequestComplete() ? HttpStatus.GATEWAY_TIMEOUT
+            : HttpStatus.REQUEST_TIMEOUT;
+        return HttpResponse.of(ResponseHeaders.builder(status).contentType(MediaType.JSON_UTF_8)
+            .build(), HttpData.ofUtf8("{\"message\":\"" + status.reasonPhrase() + "\"}"));
+      }
       return null;
     }
 

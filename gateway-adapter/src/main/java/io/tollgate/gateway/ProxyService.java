@@ -2,6 +2,7 @@ package io.tollgate.gateway;
 
 import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpHeaderNames;
+import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpRequest;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
@@ -11,6 +12,7 @@ import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.RequestHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.common.util.TimeoutMode;
 import com.linecorp.armeria.common.logging.RequestLog;
 import com.linecorp.armeria.server.HttpService;
 import com.linecorp.armeria.server.ServiceRequestContext;
@@ -68,6 +70,12 @@ public final class ProxyService implements HttpService {
   private static final AsciiString REQUEST_ID = AsciiString.of("x-request-id");
   private static final AsciiString X_CACHE = AsciiString.of("x-cache");
   private static final String NONE = "none";
+  /** The longest API key the limiter accepts; a longer one is refused here with 403. */
+  static final int MAX_API_KEY_LENGTH = 256;
+  /** How long a client has, from the start, to send its whole request (headers and body). */
+  static final long REQUEST_BODY_TIMEOUT_MILLIS = 20_000;
+  /** Added to a route's upstream timeout and the limiter deadline to bound a whole exchange. */
+  static final long REQUEST_ALLOWANCE_MILLIS = 1_000;
 
   private final Supplier<GatewayConfig> config;
   private final Function<String, StageCache> caches;
@@ -130,11 +138,29 @@ public final class ProxyService implements HttpService {
     x.inFlight = metrics.inFlight(x.route);
     x.inFlight.incrementAndGet();
 
-    String key = apiKey(cfg, h, ctx.query());
+    // As in AWS, a route that does not require a key ignores a presented one: it is not sent to
+    // the limiter, so an unknown key there is no reason for 403.
+    String key = m.route().apiKeyRequired() ? apiKey(cfg, h, ctx.query()) : "";
     if (m.route().apiKeyRequired() && key.isEmpty()) {
       x.limiter = "no_key";
       return json(HttpStatus.FORBIDDEN, "Forbidden", x, null, null);
     }
+    if (key.length() > MAX_API_KEY_LENGTH) {
+      // No such key can exist (the limiter refuses longer ones): refused here, limiter untouched.
+      x.limiter = "key_too_long";
+      return json(HttpStatus.FORBIDDEN, "Forbidden", x, null, null);
+    }
+    // Every exchange is bounded (README, "Timeouts"): the client has REQUEST_BODY_TIMEOUT_MILLIS
+    // from the start to deliver its whole request (a stalled upload ends with 408 and the
+    // connection is closed); once it has, the rest gets the route's timeout plus the limiter's
+    // deadline and an allowance (past it: 504).
+    long rest = m.route().timeoutMillis() + cfg.limiter().deadlineMillis()
+        + REQUEST_ALLOWANCE_MILLIS;
+    ctx.setRequestTimeoutMillis(TimeoutMode.SET_FROM_START, REQUEST_BODY_TIMEOUT_MILLIS);
+    req.whenComplete().handle((ok, err) -> {
+      ctx.setRequestTimeoutMillis(TimeoutMode.SET_FROM_NOW, rest);
+      return null;
+    });
     long maxBody = cfg.server().maxBodyBytes();
     if (maxBody > 0 && h.contentLength() > maxBody) {
       return json(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large", x, null, null);
@@ -152,12 +178,13 @@ public final class ProxyService implements HttpService {
         .setRoute(m.route().template().toString())
         .setCost(1)
         .build();
+    boolean keySent = !key.isEmpty();
     return HttpResponse.of(decisions.check(check, cfg.limiter())
-        .thenApplyAsync(d -> afterCheck(ctx, req, cfg, m, d, x), ctx.eventLoop()));
+        .thenApplyAsync(d -> afterCheck(ctx, req, cfg, m, d, x, keySent), ctx.eventLoop()));
   }
 
   private HttpResponse afterCheck(ServiceRequestContext ctx, HttpRequest req, GatewayConfig cfg,
-      Match m, Decision d, Exchange x) {
+      Match m, Decision d, Exchange x, boolean keySent) {
     CheckResponse check = d.response();
     x.limiter = d.failure() == null ? d.verdict().name().toLowerCase(Locale.ROOT)
         : "failed_" + d.failure();
@@ -171,6 +198,10 @@ public final class ProxyService implements HttpService {
         return json(HttpStatus.TOO_MANY_REQUESTS, "Too Many Requests", x, check, null);
       case QUOTA_EXCEEDED:
         return json(HttpStatus.TOO_MANY_REQUESTS, "Limit Exceeded", x, check, null);
+      case REJECTED:
+        // The limiter refused the request itself: a key it will not look up, or a bad field.
+        return keySent ? json(HttpStatus.FORBIDDEN, "Forbidden", x, null, null)
+            : json(HttpStatus.BAD_REQUEST, "Bad Request", x, null, null);
       case UNAVAILABLE:
         return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
       default:
@@ -181,8 +212,11 @@ public final class ProxyService implements HttpService {
     Route route = m.route();
     RequestHeaders h = req.headers();
     int ttl = route.cache().ttlSeconds() != null ? route.cache().ttlSeconds() : stage.ttlSeconds();
-    boolean cacheable = ttl > 0 && (route.cache().enabled() != null ? route.cache().enabled()
-        : stage.cacheEnabled() && h.method().name().equals("GET"));
+    // HEAD is never cached (its answer has no body); the method leads the cache key, so an ANY
+    // route keeps each method's answers apart.
+    boolean cacheable = ttl > 0 && h.method() != HttpMethod.HEAD
+        && (route.cache().enabled() != null ? route.cache().enabled()
+        : stage.cacheEnabled() && h.method() == HttpMethod.GET);
     StageCache cache = cacheable ? caches.apply(stage.name()) : null;
     String cacheKey = null;
     String warning = null;
@@ -254,7 +288,7 @@ public final class ProxyService implements HttpService {
   /** The request's headers as sent upstream. */
   private static RequestHeaders upstreamHeaders(ServiceRequestContext ctx, GatewayConfig cfg,
       Match m, RequestHeaders h, Exchange x, CheckResponse check) {
-    String query = ctx.query();
+    String query = withoutParameter(ctx.query(), cfg.apiKey().queryParameter());
     RequestHeadersBuilder b = RequestHeaders.builder(h.method(),
         query == null ? m.routePath() : m.routePath() + "?" + query);
     b.scheme("http");
@@ -265,6 +299,8 @@ public final class ProxyService implements HttpService {
       }
     }
     String keyHeader = cfg.apiKey().header();
+    // The cache-invalidation secret is the adapter's, never the upstream's.
+    String secretHeader = cfg.invalidation().header();
     String forwardedFor = null;
     for (Map.Entry<AsciiString, String> e : h) {
       AsciiString name = e.getKey();
@@ -273,6 +309,9 @@ public final class ProxyService implements HttpService {
         continue;
       }
       if (keyHeader != null && name.contentEqualsIgnoreCase(keyHeader)) {
+        continue;
+      }
+      if (secretHeader != null && name.contentEqualsIgnoreCase(secretHeader)) {
         continue;
       }
       if (name.contentEqualsIgnoreCase("x-forwarded-for")) {
@@ -368,9 +407,16 @@ public final class ProxyService implements HttpService {
     return HttpResponse.of(b.build(), HttpData.wrap(e.body()));
   }
 
-  private static boolean wantsRefresh(RequestHeaders h) {
-    String cc = h.get(HttpHeaderNames.CACHE_CONTROL);
-    return cc != null && cc.replace(" ", "").toLowerCase(Locale.ROOT).contains("max-age=0");
+  static boolean wantsRefresh(RequestHeaders h) {
+    for (String cc : h.getAll(HttpHeaderNames.CACHE_CONTROL)) {
+      for (String directive : cc.split(",")) {
+        String d = directive.replace(" ", "").replace("\t", "").toLowerCase(Locale.ROOT);
+        if (d.equals("max-age=0") || d.equals("max-age=\"0\"")) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private static boolean mayInvalidate(Invalidation inv, RequestHeaders h, CheckResponse check) {
@@ -388,9 +434,13 @@ public final class ProxyService implements HttpService {
         check.getKeyId());
   }
 
-  /** Method, route and the route's key parameters; never the API key. */
+  /**
+   * The request's method, the route and the route's key parameters; never the API key (the config
+   * refuses key parameters naming it).
+   */
   static String cacheKey(Match m, RequestHeaders h, String query) {
-    StringBuilder k = new StringBuilder(m.route().name());
+    StringBuilder k = new StringBuilder(h.method().name()).append(' ')
+        .append(m.route().template());
     QueryParams params = null;
     for (CacheKeyParameter p : m.route().cache().keyParameters()) {
       k.append('\n').append(p.source()).append('.').append(p.name()).append('=');
@@ -407,6 +457,35 @@ public final class ProxyService implements HttpService {
       k.append(v == null ? "" : v);
     }
     return k.toString();
+  }
+
+  /**
+   * {@code query} without any {@code name} parameter (the API key's), other parameters kept
+   * byte for byte in their order; null when nothing is left.
+   */
+  static String withoutParameter(String query, String name) {
+    if (query == null || name == null) {
+      return query;
+    }
+    StringBuilder out = new StringBuilder(query.length());
+    for (String pair : query.split("&", -1)) {
+      int eq = pair.indexOf('=');
+      String rawName = eq < 0 ? pair : pair.substring(0, eq);
+      String decoded;
+      try {
+        decoded = java.net.URLDecoder.decode(rawName, StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        decoded = rawName;
+      }
+      if (decoded.equals(name)) {
+        continue;
+      }
+      if (out.length() > 0) {
+        out.append('&');
+      }
+      out.append(pair);
+    }
+    return out.length() == 0 ? null : out.toString();
   }
 
   private static String apiKey(GatewayConfig cfg, RequestHeaders h, String query) {

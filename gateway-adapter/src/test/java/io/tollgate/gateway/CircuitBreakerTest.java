@@ -40,4 +40,17 @@ class CircuitBreakerTest {
     b.onFailure(0, 2);
     assertTrue(b.tryAcquire(0, OPEN));
   }
+
+  @Test
+  void aStaleFailureDuringTheProbeDoesNotReopenIt() {
+    CircuitBreaker b = new CircuitBreaker();
+    long slowCallStart = 0;
+    b.onFailure(1, 1);
+    assertTrue(b.tryAcquire(1 + OPEN, OPEN), "the probe");
+    // A call started before the breaker opened fails late, while the probe is out.
+    b.onFailure(slowCallStart, 2 + OPEN, 1);
+    assertEquals(CircuitBreaker.State.HALF_OPEN, b.state(2 + OPEN, OPEN));
+    b.onSuccess();
+    assertEquals(CircuitBreaker.State.CLOSED, b.state(3 + OPEN, OPEN));
+  }
 }

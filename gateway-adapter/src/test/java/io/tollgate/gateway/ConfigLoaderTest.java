@@ -74,4 +74,19 @@ class ConfigLoaderTest {
     assertEquals("a.yaml:6: routes[0].cache.key_parameters[0]: the route has no path parameter "
         + "{name}", error(MINIMAL + "    cache: {key_parameters: [path.name]}\n"));
   }
+
+  // --- what the limiter and the cache key can never accept ---
+
+  /** "the cache key ... never the API key": a key parameter naming the key header is refused. */
+  @Test
+  void aCacheKeyParameterMayNotBeTheApiKey() {
+    error(MINIMAL.replace("upstreams: [http://127.0.0.1:9000]",
+        "upstreams: [http://127.0.0.1:9000]\n    cache: {key_parameters: [header.x-api-key]}"));
+  }
+
+  /** The limiter refuses routes over 1024 characters (INVALID_ARGUMENT): the config must too. */
+  @Test
+  void routeTemplatesTheLimiterRefusesAreRefusedHere() {
+    error(MINIMAL.replace("/pets/{id}", "/" + "a".repeat(1100)));
+  }
 }

@@ -21,8 +21,18 @@ import java.util.TreeMap;
  * <h2>Targets</h2>
  * A stream's want is {@code max(minShare, ceil(demand * (100 + headroomPercent) / 100))}, with
  * demand in units per window estimated from its reports. Wants are divided max-min fair
- * ({@link FairShare}) over the limit, less {@code minShare} kept free while the wants exceed the
- * limit, so that a new stream can get {@code minShare} at once.
+ * ({@link FairShare}) over the limit, less {@code minShare} kept free while the wants exceed
+ * {@code limit - minShare}, so that a new stream can get {@code minShare} at once.
+ *
+ * <h2>Reconnects</h2>
+ * A stream with no grant in force that reports demand, and whose target is more than the room the
+ * others' grants in force leave, is <em>deferred</em> ({@link Holder#deferred}) instead of being
+ * given that room (often 0 or 1, when its own ghost grant fills it): it gets no grant in force, and
+ * the service sends nothing for it, so its proxy keeps its cached assignment. The deferral ends at
+ * the first report where the room covers the target, and at the latest one TTL after it began (by
+ * then every grant in force when it began has expired, the ghost included); the stream then gets
+ * {@code min(target, room)}. A stream reporting no demand (a new bucket's first report) is never
+ * deferred: it gets {@code min(target, room)}, at least the floor when the floor is free.
  *
  * <p>Mutable and not thread-safe: the grid changes one instance only inside an entry processor
  * on the key's owner. Pure: time is passed in.
@@ -34,9 +44,29 @@ public final class ShareTable {
    *
    * @param demand estimated demand, units per window
    * @param grant units per window the stream may admit until {@code expiresAt}
-   * @param expiresAt when the grant stops being in force, epoch nanoseconds
+   * @param expiresAt when the grant stops being in force, epoch nanoseconds; for a deferred
+   *     holder, when its entry (and its want) is dropped unless it reports again
+   * @param deferredUntil 0, or for a deferred holder when its deferral ends at the latest. A
+   *     deferred grant is held back: a stream with no grant in force whose fair
+   *     share is held down by the other streams' grants in force (typically its own ghost: the
+   *     grant of the stream its proxy used before reconnecting). A deferred grant is NOT in force:
+   *     it does not count toward the limit and must not be sent; the proxy keeps the assignment it
+   *     has cached, which is accounted under its old stream until that expires. It is the share
+   *     the stream will get once there is room, and its want counts in the division at once, so
+   *     the others are lowered at their next reports.
    */
-  public record Holder(long demand, long grant, long expiresAt) {}
+  public record Holder(long demand, long grant, long expiresAt, long deferredUntil) {
+
+    /** A holder whose grant is in force until {@code expiresAt}. */
+    public Holder(long demand, long grant, long expiresAt) {
+      this(demand, grant, expiresAt, 0);
+    }
+
+    /** Whether the grant is held back (see {@code deferredUntil}). */
+    public boolean deferred() {
+      return deferredUntil != 0;
+    }
+  }
 
   /**
    * The parameters of one report.
@@ -60,6 +90,13 @@ public final class ShareTable {
       }
     }
   }
+
+  /**
+   * The demand of a report that gives no estimate (Envoy's {@code time_elapsed} of 0 s: a new
+   * bucket's first report, or one created less than a second before the tick): the stream keeps
+   * its estimate, or has demand 0 when new.
+   */
+  public static final long NO_ESTIMATE = -1;
 
   private final TreeMap<String, Holder> holders;
 
@@ -85,25 +122,32 @@ public final class ShareTable {
 
   /**
    * Records a stream's report and returns the grant it gets now, in force until
-   * {@code now + ttlNanos}.
+   * {@code now + ttlNanos}; or a deferred holder ({@link Holder#deferred}), whose grant is not in
+   * force and must not be sent.
    *
    * @param stream the reporting stream's id
    * @param demandPerWindow the demand its report shows, units per window (allowed plus denied,
-   *     scaled from the report's elapsed time to one window)
+   *     scaled from the report's elapsed time to one window), or {@link #NO_ESTIMATE}
    * @param nowNanos the current time
    */
   public Holder report(String stream, long demandPerWindow, long nowNanos, Params p) {
-    if (demandPerWindow < 0) {
+    if (demandPerWindow < 0 && demandPerWindow != NO_ESTIMATE) {
       throw new IllegalArgumentException("demand " + demandPerWindow + " is negative");
     }
     expire(nowNanos, stream);
     Holder previous = holders.get(stream);
-    boolean inForce = previous != null && previous.expiresAt() > nowNanos;
+    boolean known = previous != null && previous.expiresAt() > nowNanos;
+    boolean inForce = known && !previous.deferred();
+    boolean stillDeferred = known && previous.deferred() && previous.deferredUntil() > nowNanos;
+    boolean deferralOver = known && previous.deferred() && !stillDeferred;
     // Up at once, down by halves: a burst is served quickly, a lull does not drop the grant at once.
-    long demand = inForce ? Math.max(demandPerWindow,
-        previous.demand() / 2 + demandPerWindow / 2) : demandPerWindow;
+    long demand = demandPerWindow == NO_ESTIMATE ? (known ? previous.demand() : 0)
+        : known ? Math.max(demandPerWindow, previous.demand() / 2 + demandPerWindow / 2)
+        : demandPerWindow;
     long oldGrant = inForce ? previous.grant() : 0;
-    holders.put(stream, new Holder(demand, oldGrant, inForce ? previous.expiresAt() : nowNanos));
+    // While the division runs, the entry holds no grant in force.
+    holders.put(stream, inForce ? new Holder(demand, oldGrant, previous.expiresAt())
+        : new Holder(demand, 0, known ? previous.expiresAt() : nowNanos, 0));
 
     List<String> ids = new ArrayList<>(holders.keySet());
     long[] wants = new long[ids.size()];
@@ -116,17 +160,27 @@ public final class ShareTable {
         self = i;
       }
     }
-    long capacity = wanted > p.limit() && p.limit() > p.minShare()
+    // Keep the floor free whenever the wants leave less than it, so a new stream gets it at once.
+    long capacity = wanted > p.limit() - p.minShare() && p.limit() > p.minShare()
         ? p.limit() - p.minShare() : p.limit();
     long target = FairShare.divide(capacity, wants)[self];
 
     long othersInForce = 0;
     for (Map.Entry<String, Holder> e : holders.entrySet()) {
-      if (!e.getKey().equals(stream) && e.getValue().expiresAt() > nowNanos) {
+      if (!e.getKey().equals(stream) && e.getValue().expiresAt() > nowNanos
+          && !e.getValue().deferred()) {
         othersInForce = saturatedAdd(othersInForce, e.getValue().grant());
       }
     }
     long room = Math.max(0, p.limit() - othersInForce);
+    if (!inForce && !deferralOver && target > room && (stillDeferred || demandPerWindow > 0)) {
+      // Held down by grants in force (its own ghost after a reconnect): defer rather than hand out
+      // less than the proxy already holds. The deferral ends one TTL after it began.
+      long until = stillDeferred ? previous.deferredUntil() : nowNanos + p.ttlNanos();
+      Holder deferred = new Holder(demand, target, nowNanos + p.ttlNanos(), until);
+      holders.put(stream, deferred);
+      return deferred;
+    }
     long grant = Math.min(target, room);
     if (inForce && oldGrant <= room) {
       long tolerance = Math.max(1, oldGrant * p.tolerancePercent() / 100);
@@ -162,7 +216,7 @@ public final class ShareTable {
   public long inForce(long nowNanos) {
     long sum = 0;
     for (Holder h : holders.values()) {
-      if (h.expiresAt() > nowNanos) {
+      if (h.expiresAt() > nowNanos && !h.deferred()) {
         sum = saturatedAdd(sum, h.grant());
       }
     }

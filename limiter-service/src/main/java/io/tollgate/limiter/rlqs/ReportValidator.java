@@ -78,9 +78,10 @@ final class ReportValidator {
         return at + ".time_elapsed: missing";
       }
       Duration t = u.getTimeElapsed();
-      if (t.getSeconds() < 0 || t.getNanos() < 0 || t.getNanos() > 999_999_999
-          || (t.getSeconds() == 0 && t.getNanos() == 0)) {
-        return at + ".time_elapsed: must be positive";
+      // Zero is valid: Envoy sends whole seconds, and a bucket's first report (sent when the
+      // bucket is created) or one created less than a second before the tick says 0 s.
+      if (t.getSeconds() < 0 || t.getNanos() < 0 || t.getNanos() > 999_999_999) {
+        return at + ".time_elapsed: must not be negative";
       }
       if (t.getSeconds() > MAX_ELAPSED_SECONDS) {
         return at + ".time_elapsed: more than " + MAX_ELAPSED_SECONDS + " s";
@@ -96,7 +97,8 @@ final class ReportValidator {
         return at + ".num_requests_denied: " + Long.toUnsignedString(denied)
             + " is more than " + MAX_COUNT;
       }
-      double seconds = t.getSeconds() + t.getNanos() / 1e9;
+      // A report of under a second is checked as one over a second (no division by zero).
+      double seconds = Math.max(1.0, t.getSeconds() + t.getNanos() / 1e9);
       if ((allowed + denied) / seconds > MAX_RATE_PER_SECOND) {
         return at + ": " + (allowed + denied) + " requests in " + seconds
             + " s is more than " + MAX_RATE_PER_SECOND + " per second";

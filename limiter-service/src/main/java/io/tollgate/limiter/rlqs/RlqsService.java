@@ -103,8 +103,20 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     return streams.size();
   }
 
-  /** What the service remembers of one bucket of a stream. */
-  private record Tracked(List<String> shareKeys, boolean matched) {}
+  /**
+   * What the service remembers of one bucket of a stream.
+   *
+   * @param computed the token bucket last computed for it, or {@code null}
+   * @param sent the token bucket last sent for it (the computed one, or one Envoy can tell from
+   *     the one before: {@link GrantBucket#distinct}), or {@code null}
+   * @param sentUntil when that assignment expires, {@link System#nanoTime} scale
+   */
+  private record Tracked(List<String> shareKeys, boolean matched, GrantBucket computed,
+      GrantBucket sent, long sentUntil) {
+    Tracked(List<String> shareKeys, boolean matched) {
+      this(shareKeys, matched, null, null, 0);
+    }
+  }
 
   /** One {@code StreamRateLimitQuotas} call. */
   private final class Stream implements StreamObserver<RateLimitQuotaUsageReports> {
@@ -221,11 +233,15 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
         keys.add(LimitKeys.key(domain, descriptor, r, match.keyValues));
       }
       releaseIfMoved(bucket, previous, keys);
-      buckets.put(bucket, new Tracked(keys, true));
+      // The last assignment sent on this stream stays known while the keys stay the same.
+      Tracked kept = previous != null && previous.shareKeys().equals(keys) ? previous : null;
+      buckets.put(bucket, kept != null ? kept : new Tracked(keys, true));
       long ttl = ttlNanos(usage);
       long minShare = settings.minShare() > 0 ? settings.minShare() : 1;
+      // Per limit: the grant's bucket (null for a grant of 0), or not done (failed or deferred).
       List<CompletableFuture<GrantBucket>> grants = new ArrayList<>(enforced.size());
-      boolean[] failed = new boolean[1];
+      boolean[] failed = new boolean[enforced.size()];
+      boolean[] deferred = new boolean[enforced.size()];
       for (int i = 0; i < enforced.size(); i++) {
         RateLimitRule rule = enforced.get(i);
         long window = rule.unit().nanos();
@@ -234,13 +250,17 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
             options.tolerancePercent());
         CompletableFuture<GrantBucket> grant = new CompletableFuture<>();
         grants.add(grant);
+        int at = i;
         try {
           shares.report(keys.get(i), holder(bucket), demandPerWindow(usage, window), params)
               .whenComplete((g, error) -> {
                 if (error != null) {
                   metrics.storeError(false);
                   LOG.log(Level.FINE, "RLQS share report failed", error);
-                  failed[0] = true;
+                  failed[at] = true;
+                  grant.complete(null);
+                } else if (g.length > 3 && g[3] != 0) {
+                  deferred[at] = true;
                   grant.complete(null);
                 } else {
                   grant.complete(GrantBucket.forGrant(g[0], window, options.burstPercent()));
@@ -248,25 +268,76 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
               });
         } catch (RuntimeException e) {
           metrics.storeError(false);
-          failed[0] = true;
+          failed[at] = true;
           grant.complete(null);
         }
       }
       return CompletableFuture.allOf(grants.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        if (failed[0]) {
-          // No answer for this bucket: the proxy keeps its assignment until its TTL.
+        int done = 0;
+        boolean anyFailed = false;
+        boolean anyDeferred = false;
+        boolean denied = false;
+        GrantBucket combined = null;
+        for (int i = 0; i < grants.size(); i++) {
+          if (failed[i]) {
+            anyFailed = true;
+          } else if (deferred[i]) {
+            anyDeferred = true;
+          } else {
+            done++;
+            GrantBucket b = grants.get(i).join();
+            if (b == null) {
+              denied = true;
+            } else if (!denied) {
+              combined = combined == null ? b : GrantBucket.tightest(combined, b);
+            }
+          }
+        }
+        if (denied) {
+          // A grant of 0 in force: deny, whatever the other limits said.
+          remember(bucket, keys, null, null, 0);
+          return blanket(bucketId, true, ttl);
+        }
+        if (done == 0 || (anyDeferred && !anyFailed)) {
+          // Every report failed (nothing was lowered), or a share is deferred (a reconnect held
+          // down by its own ghost grant, ShareTable.Holder#deferred): no action, so the proxy
+          // keeps its cached assignment until its TTL.
           return null;
         }
-        GrantBucket combined = null;
-        for (CompletableFuture<GrantBucket> g : grants) {
-          GrantBucket b = g.join();
-          if (b == null) {
-            return blanket(bucketId, true, ttl);
+        Tracked last = buckets.get(bucket);
+        if (anyFailed || anyDeferred) {
+          // Some limits lowered this stream's grant, another's report failed: the cached
+          // assignment may be above the lowered grants. Send the tightest of the new grants and
+          // the last assignment sent here, for no longer than that one had left; with none
+          // left, deny all for the least TTL.
+          long now = System.nanoTime();
+          if (last == null || last.sent() == null || last.sentUntil() - now <= 0) {
+            remember(bucket, keys, null, null, 0);
+            return blanket(bucketId, true, options.minTtlNanos());
           }
-          combined = combined == null ? b : GrantBucket.tightest(combined, b);
+          long left = Math.min(ttl, last.sentUntil() - now);
+          GrantBucket b = GrantBucket.distinct(GrantBucket.tightest(combined, last.sent()),
+              last.sent());
+          remember(bucket, keys, b, b, now + left);
+          return assignment(bucketId, b, left);
         }
-        return assignment(bucketId, combined, ttl);
+        GrantBucket b = combined;
+        if (last != null && last.sent() != null) {
+          // Resend the very bucket sent last when the computed one did not change.
+          b = combined.equals(last.computed()) ? last.sent()
+              : GrantBucket.distinct(combined, last.sent());
+        }
+        remember(bucket, keys, combined, b, System.nanoTime() + ttl);
+        return assignment(bucketId, b, ttl);
       });
+    }
+
+    private void remember(Map<String, String> bucket, List<String> keys, GrantBucket computed,
+        GrantBucket sent, long until) {
+      Tracked t = buckets.get(bucket);
+      if (t != null && t.shareKeys().equals(keys)) {
+        buckets.put(bucket, new Tracked(keys, true, computed, sent, until));
+      }
     }
 
     /** Abandons the buckets whose rule was removed. */
@@ -428,15 +499,24 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
 
   private record Match(List<RateLimitRule> limits, String[] keyValues, String statKey) {}
 
+  /** Three reporting intervals, at least the least TTL (so the least TTL for a report of 0 s). */
   private long ttlNanos(BucketQuotaUsage usage) {
     Duration t = usage.getTimeElapsed();
     long elapsed = t.getSeconds() * 1_000_000_000L + t.getNanos();
     return Math.min(RlqsOptions.MAX_TTL_NANOS, Math.max(options.minTtlNanos(), 3 * elapsed));
   }
 
+  /**
+   * The report's demand scaled to one window, or {@link ShareTable#NO_ESTIMATE} for a report of
+   * 0 s (Envoy's whole seconds: a new bucket's first report): its usage is counted, but it says
+   * nothing of a rate.
+   */
   private static long demandPerWindow(BucketQuotaUsage usage, long windowNanos) {
     Duration t = usage.getTimeElapsed();
     double elapsed = t.getSeconds() * 1e9 + t.getNanos();
+    if (elapsed <= 0) {
+      return ShareTable.NO_ESTIMATE;
+    }
     double demand = (double) (usage.getNumRequestsAllowed() + usage.getNumRequestsDenied())
         * windowNanos / elapsed;
     return (long) Math.min(Math.ceil(demand), 1e15);

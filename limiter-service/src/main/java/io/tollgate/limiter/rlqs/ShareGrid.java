@@ -39,6 +39,8 @@ public final class ShareGrid {
   static final int BACKUP = 3;
   static final int TABLE_TYPE_ID = 0x7A51_01;
   private static final byte TABLE_FORMAT_V1 = 1;
+  /** V1 plus each holder's deferredUntil. */
+  private static final byte TABLE_FORMAT_V2 = 2;
 
   private final IMap<String, ShareTable> shares;
 
@@ -75,7 +77,8 @@ public final class ShareGrid {
 
   /**
    * Records a stream's report for the limit under {@code key} and returns its grant:
-   * {@code [grant, expiresAt epoch nanos, ttl nanos]}.
+   * {@code [grant, expiresAt epoch nanos, ttl nanos, deferred (1) or not (0)]}; a deferred grant
+   * is not in force and must not be sent ({@link ShareTable.Holder#deferred}).
    */
   public CompletionStage<long[]> report(String key, String stream, long demandPerWindow,
       ShareTable.Params params) {
@@ -145,7 +148,7 @@ public final class ShareGrid {
       ShareTable table = stored == null ? new ShareTable() : stored.copy();
       ShareTable.Holder h = table.report(stream, demand, now, params);
       store(entry, table, now, this);
-      return new long[] {h.grant(), h.expiresAt(), params.ttlNanos()};
+      return new long[] {h.grant(), h.expiresAt(), params.ttlNanos(), h.deferred() ? 1 : 0};
     }
 
     @Override
@@ -264,26 +267,31 @@ public final class ShareGrid {
   }
 
   static void writeTable(ObjectDataOutput out, ShareTable table) throws IOException {
-    out.writeByte(TABLE_FORMAT_V1);
+    out.writeByte(TABLE_FORMAT_V2);
     out.writeInt(table.holders().size());
     for (Map.Entry<String, ShareTable.Holder> e : table.holders().entrySet()) {
       out.writeString(e.getKey());
       out.writeLong(e.getValue().demand());
       out.writeLong(e.getValue().grant());
       out.writeLong(e.getValue().expiresAt());
+      out.writeLong(e.getValue().deferredUntil());
     }
   }
 
   static ShareTable readTable(ObjectDataInput in) throws IOException {
     byte version = in.readByte();
-    if (version != TABLE_FORMAT_V1) {
+    if (version != TABLE_FORMAT_V1 && version != TABLE_FORMAT_V2) {
       throw new IOException("unknown share table format " + version);
     }
     int n = in.readInt();
     Map<String, ShareTable.Holder> holders = new TreeMap<>();
     for (int i = 0; i < n; i++) {
-      holders.put(in.readString(), new ShareTable.Holder(in.readLong(), in.readLong(),
-          in.readLong()));
+      String stream = in.readString();
+      long demand = in.readLong();
+      long grant = in.readLong();
+      long expiresAt = in.readLong();
+      long deferredUntil = version == TABLE_FORMAT_V2 ? in.readLong() : 0;
+      holders.put(stream, new ShareTable.Holder(demand, grant, expiresAt, deferredUntil));
     }
     return new ShareTable(holders);
   }

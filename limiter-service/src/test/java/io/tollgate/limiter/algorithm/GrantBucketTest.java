@@ -19,7 +19,7 @@ class GrantBucketTest {
   void bucketIsATenthAndRefillTheRest() {
     assertEquals(new GrantBucket(3, 27, W), GrantBucket.forGrant(30, W, 10));
     assertEquals(new GrantBucket(1, 1, W), GrantBucket.forGrant(2, W, 10));
-    assertEquals(new GrantBucket(1, 1, 2 * W), GrantBucket.forGrant(1, W, 10));
+    assertEquals(new GrantBucket(1, 1, 2 * W + 1), GrantBucket.forGrant(1, W, 10));
   }
 
   /** Simulates the bucket as Envoy runs it: never more than the grant in any span of W. */

@@ -75,7 +75,11 @@ class ShareTableTest {
     t.report("live", 200, T0, P);
     long dead = t.holders().get("dead").grant();
     // Before the dead one's TTL, the live one cannot take its share.
-    long before = t.report("live", 200, T0 + 2 * S, P).grant();
+    ShareTable.Holder held = t.report("live", 200, T0 + 2 * S, P);
+    // live's first report found dead's grant filling the limit: deferred, nothing in force.
+    assertTrue(held.deferred(), "live " + held);
+    assertTrue(t.inForce(T0 + 2 * S) <= 100, "in force " + t.inForce(T0 + 2 * S));
+    long before = held.deferred() ? 0 : held.grant();
     assertTrue(before + dead <= 100, before + " + " + dead);
     long after = t.report("live", 200, T0 + 3 * S, P).grant();
     assertEquals(99, after);

@@ -226,8 +226,8 @@ class RlqsServiceTest {
             "bucket_quota_usages[0].time_elapsed: missing"},
         {RateLimitQuotaUsageReports.newBuilder().setDomain("svc")
             .addBucketQuotaUsages(good.toBuilder().setTimeElapsed(
-                com.google.protobuf.Duration.getDefaultInstance())).build(),
-            "time_elapsed: must be positive"},
+                com.google.protobuf.Duration.newBuilder().setSeconds(-1))).build(),
+            "time_elapsed: must not be negative"},
         {RateLimitQuotaUsageReports.newBuilder().setDomain("svc")
             .addBucketQuotaUsages(good.toBuilder().setNumRequestsAllowed(-1)).build(),
             "num_requests_allowed: 18446744073709551615 is more than"},

@@ -58,6 +58,8 @@ public final class RlqsProxy implements AutoCloseable {
   private long denied;
   private long lastReport;
   private boolean sentFirst;
+  /** Whether the bucket's first report was sent (on any stream: not reset by a reconnect). */
+  private boolean bucketReported;
   private boolean abandoned;
 
   public RlqsProxy(String name, int port, String domain, Map<String, String> bucket,
@@ -170,7 +172,10 @@ public final class RlqsProxy implements AutoCloseable {
   /** Sends a usage report (the first one subscribes). */
   public synchronized void report() {
     long now = clock.epochNanos();
-    long elapsed = Math.max(1, now - lastReport);
+    // Like Envoy, the bucket's first report (sent when Envoy creates the bucket) says 0 s: Envoy
+    // sends whole seconds. Later ones keep nanoseconds, for report intervals under a second.
+    long elapsed = bucketReported ? Math.max(1, now - lastReport) : 0;
+    bucketReported = true;
     RateLimitQuotaUsageReports.Builder r = RateLimitQuotaUsageReports.newBuilder();
     if (!sentFirst) {
       r.setDomain(domain);

@@ -9,13 +9,13 @@ import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReport
 import org.junit.jupiter.api.Test;
 
 /**
- * Review rev67: the reports a real Envoy sends. Envoy's GlobalRateLimitClientImpl sets
+ * The reports a real Envoy sends. Envoy's GlobalRateLimitClientImpl sets
  * time_elapsed with whole seconds only (set_seconds(duration_cast<seconds>(now - last_report))),
  * and sends an immediate report when a bucket is created, with last_report = creation time: so
  * the first message of every stream, and the first periodic report of any bucket created less
  * than a second before the tick, carry time_elapsed {seconds: 0}. They must not end the stream.
  */
-class Rev67EnvoyReportTest {
+class RlqsEnvoyReportTest {
 
   private static RateLimitQuotaUsageReports report(String domain, long seconds) {
     return RateLimitQuotaUsageReports.newBuilder().setDomain(domain)

@@ -58,6 +58,11 @@ final class TargetOptions {
   @Option(names = "--body", defaultValue = "", description = "http: request body ({key} replaced)")
   String body;
 
+  @Option(names = "--connections", defaultValue = "64",
+      description = "http: requests (connections) open at once; later ones wait, and the wait "
+          + "counts as latency. Default: ${DEFAULT-VALUE}")
+  int connections;
+
   @Option(names = "--timeout-ms", defaultValue = "5000",
       description = "deadline of each call; a late answer is an error. Default: ${DEFAULT-VALUE}")
   long timeoutMillis;
@@ -71,7 +76,7 @@ final class TargetOptions {
         if (url == null) {
           throw new IllegalArgumentException("--target http needs --url");
         }
-        yield new HttpTarget(url, httpMethod, headers, body, timeoutMillis);
+        yield new HttpTarget(url, httpMethod, headers, body, timeoutMillis, connections);
       }
       default -> throw new IllegalArgumentException(
           "--target: unknown '" + kind + "' (expected rls, check or http)");

@@ -6,12 +6,21 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Plain HTTP (a gateway, a proxy, an upstream): {@code {key}} in the URL, headers and body is
  * replaced by the key index. 2xx is allowed, 429 denied, anything else an error.
+ *
+ * <p>At most {@code connections} requests are on the wire at once; the others wait here, in order,
+ * for one to finish. The JDK client opens a new connection for every request that finds no idle
+ * one, so an open-loop run that fell behind (a slow first second is enough) opened thousands: nginx
+ * ran out of {@code worker_connections}, closed connections under the client and every later call
+ * failed with an IOException. Bounded, the client reuses its connections as a real proxy pool would;
+ * a request that waits here keeps its intended send time, so the wait counts as latency.
  */
 public final class HttpTarget implements Target {
 
@@ -22,9 +31,20 @@ public final class HttpTarget implements Target {
   private final Duration timeout;
   private final ExecutorService executor;
   private final HttpClient client;
+  private final int connections;
+  /** Requests on the wire, at most {@link #connections}. */
+  private final AtomicInteger active = new AtomicInteger();
+  private final ConcurrentLinkedQueue<Runnable> waiting = new ConcurrentLinkedQueue<>();
 
+  /**
+   * @param connections requests (so connections) open at once; later ones wait for a free one
+   */
   public HttpTarget(String url, String method, List<String> headers, String body,
-      long timeoutMillis) {
+      long timeoutMillis, int connections) {
+    if (connections <= 0) {
+      throw new IllegalArgumentException("connections must be > 0, was " + connections);
+    }
+    this.connections = connections;
     this.url = url;
     this.method = method;
     this.headers = headers.stream().map(h -> {
@@ -65,8 +85,10 @@ public final class HttpTarget implements Target {
       callback.done(Outcome.ERROR, "bad request: " + e.getMessage());
       return;
     }
-    client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
+    waiting.add(() -> client.sendAsync(request, HttpResponse.BodyHandlers.discarding())
         .whenComplete((response, error) -> {
+          active.decrementAndGet();
+          dispatch();
           if (error != null) {
             Throwable cause = error.getCause() != null ? error.getCause() : error;
             callback.done(Outcome.ERROR, cause.getClass().getSimpleName());
@@ -77,12 +99,37 @@ public final class HttpTarget implements Target {
           } else {
             callback.done(Outcome.ERROR, "HTTP " + response.statusCode());
           }
-        });
+        }));
+    dispatch();
+  }
+
+  /** Starts waiting requests while fewer than {@link #connections} are on the wire. */
+  private void dispatch() {
+    while (!waiting.isEmpty()) {
+      int a = active.get();
+      if (a >= connections) {
+        return;
+      }
+      if (!active.compareAndSet(a, a + 1)) {
+        continue;
+      }
+      Runnable next = waiting.poll();
+      if (next == null) {
+        active.decrementAndGet();
+        continue;
+      }
+      next.run();
+    }
+  }
+
+  /** Requests waiting for a connection (for tests). */
+  int waiting() {
+    return waiting.size();
   }
 
   @Override
   public String describe() {
-    return "http " + method + " " + url;
+    return "http " + method + " " + url + " (" + connections + " connections)";
   }
 
   @Override

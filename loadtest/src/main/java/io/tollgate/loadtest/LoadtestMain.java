@@ -5,12 +5,13 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code java -jar loadtest.jar COMMAND}: {@code run} one load run, {@code serve} a baseline
- * server, {@code report} the comparison from run files, {@code bench} the JMH benchmarks,
+ * server, {@code report} the comparison from run files, {@code soak-report} the soak run's report, {@code bench} the JMH benchmarks,
  * {@code await} a server, {@code free-ports} for scripts.
  */
 @Command(name = "loadtest", mixinStandardHelpOptions = true,
     description = "Tollgate's load generator, baseline servers and benchmarks.",
-    subcommands = {RunCommand.class, ServeCommand.class, ReportCommand.class, BenchCommand.class,
+    subcommands = {RunCommand.class, ServeCommand.class, ReportCommand.class, SoakReportCommand.class,
+        BenchCommand.class,
         AwaitCommand.class, FreePortsCommand.class, CommandLine.HelpCommand.class})
 public final class LoadtestMain implements Runnable {
 

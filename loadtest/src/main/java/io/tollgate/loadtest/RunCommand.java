@@ -73,6 +73,11 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--round", defaultValue = "1", description = "round number for the report")
   int round;
 
+  @Option(names = "--interval-seconds", defaultValue = "0",
+      description = "also summarize every this many measured seconds (a soak's minutes) into the "
+          + "result's intervals; 0: not. Default: ${DEFAULT-VALUE}")
+  int intervalSeconds;
+
   @Option(names = "--out", description = "write the result JSON here")
   Path out;
 
@@ -92,7 +97,8 @@ final class RunCommand implements Callable<Integer> {
       System.out.println("run " + scenario + " / " + server + " round " + round + ": " + t.describe()
           + ", " + mode + (settings.openLoop() ? " " + rate + " req/s" : " c=" + concurrency)
           + ", " + descriptors + " descriptor(s), keys " + keys);
-      result = new LoadGenerator(t, settings, System.out, cpuPids, new ProcCpu()).run();
+      result = new LoadGenerator(t, settings, System.out, cpuPids, new ProcCpu()).intervals(intervalSeconds)
+          .run();
       result.target = t.describe();
     }
     result.scenario = scenario;

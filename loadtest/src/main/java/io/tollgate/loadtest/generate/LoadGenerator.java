@@ -5,6 +5,7 @@ import io.tollgate.loadtest.target.Target;
 import io.tollgate.loadtest.target.Target.Outcome;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -60,6 +61,19 @@ public final class LoadGenerator {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private volatile long measureEndNanos = Long.MAX_VALUE;
+  private int intervalSeconds;
+
+  /**
+   * Also summarize the measured phase every {@code seconds} (0: not) into
+   * {@link RunResult#intervals}, and print each summary as an {@code interval} line.
+   */
+  public LoadGenerator intervals(int seconds) {
+    if (seconds < 0) {
+      throw new IllegalArgumentException("interval seconds must be >= 0, was " + seconds);
+    }
+    this.intervalSeconds = seconds;
+    return this;
+  }
 
   /**
    * @param cpuPids processes whose CPU time over the measured phase is reported (may be empty)
@@ -99,6 +113,10 @@ public final class LoadGenerator {
       cpuAtMeasureStart = cpuNow();
     }
     long[] lastCounts = counts();
+    IntervalSummaries summaries = intervalSeconds > 0 ? new IntervalSummaries(intervalSeconds)
+        : null;
+    int summariesPrinted = 0;
+    long lastTickNanos = start;
     long tick = start;
     while (true) {
       tick += 1_000_000_000L;
@@ -109,6 +127,11 @@ public final class LoadGenerator {
       long[] c = counts();
       long done = (c[0] + c[1] + c[2]) - (lastCounts[0] + lastCounts[1] + lastCounts[2]);
       long errs = c[2] - countsAtPhaseStart[2];
+      if (measuring && summaries != null) {
+        summaries.add(interval, (c[0] + c[1]) - (lastCounts[0] + lastCounts[1]),
+            c[2] - lastCounts[2], (now - lastTickNanos) / 1e9);
+      }
+      lastTickNanos = now;
       lastCounts = c;
       long elapsed = Math.round((now - (measuring ? measureStartActual : start)) / 1e9);
       progress.printf("[%s %3d/%d s] %8d req/s  errors %d  p50 %.3f ms  p99 %.3f ms  in flight %d%n",
@@ -116,6 +139,9 @@ public final class LoadGenerator {
           measuring ? settings.measureSeconds() : settings.warmupSeconds(),
           done, errs, phase.getValueAtPercentile(50) / 1e6, phase.getValueAtPercentile(99) / 1e6,
           inFlight.get());
+      if (summaries != null) {
+        summariesPrinted = printIntervals(summaries.finishedSoFar(), summariesPrinted);
+      }
       if (now >= measureEnd) {
         break;
       }
@@ -156,6 +182,10 @@ public final class LoadGenerator {
     }
     r.throughput = (r.allowed + r.denied) / r.measuredSeconds;
     r.setLatency(measured);
+    if (summaries != null) {
+      r.intervals = new ArrayList<>(summaries.finish());
+      printIntervals(r.intervals, summariesPrinted);
+    }
     if (!cpuPids.isEmpty()) {
       r.cpuPids = cpuPids;
       r.cpuSeconds = (cpuAtMeasureEnd - cpuAtMeasureStart) / 1e9;
@@ -163,6 +193,17 @@ public final class LoadGenerator {
       r.cpuMicrosPerDecision = decisions == 0 ? 0 : r.cpuSeconds * 1e6 / decisions;
     }
     return r;
+  }
+
+  private int printIntervals(List<RunResult.Interval> intervals, int printed) {
+    for (int n = printed; n < intervals.size(); n++) {
+      RunResult.Interval i = intervals.get(n);
+      progress.printf(java.util.Locale.ROOT,
+          "interval %d (%.0f-%.0f s): %.0f req/s, p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms, "
+              + "errors %d%n", i.index, i.startSecond, i.startSecond + i.seconds, i.throughput,
+          i.p50Ms, i.p99Ms, i.p999Ms, i.maxMs, i.errors);
+    }
+    return intervals.size();
   }
 
   /**

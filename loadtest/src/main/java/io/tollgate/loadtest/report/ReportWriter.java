@@ -61,6 +61,31 @@ public final class ReportWriter {
     }
   }
 
+  /** An open-loop run that achieved less than this share of its target rate was saturated. */
+  static final double SATURATED_RATE_SHARE = 0.97;
+  /** An open-loop run whose median latency is above this (ms) was queueing: saturated. */
+  static final double SATURATED_P50_MS = 50;
+
+  /**
+   * Why an open-loop run was saturated (its server could not keep up with the target rate, so
+   * requests queued and its CPU per decision is not comparable with a server that kept up), or
+   * {@code null} when it kept up or is not an open-loop run.
+   */
+  public static String saturation(RunResult r) {
+    if (!"open".equals(r.mode) || !(r.ratePerSecond > 0)) {
+      return null;
+    }
+    List<String> why = new ArrayList<>();
+    if (r.throughput < SATURATED_RATE_SHARE * r.ratePerSecond) {
+      why.add(String.format(Locale.ROOT, "achieved %.0f of %.0f req/s (%.0f%%)", r.throughput,
+          r.ratePerSecond, 100 * r.throughput / r.ratePerSecond));
+    }
+    if (r.p50Ms > SATURATED_P50_MS) {
+      why.add(String.format(Locale.ROOT, "p50 %.1f ms", r.p50Ms));
+    }
+    return why.isEmpty() ? null : String.join(", ", why);
+  }
+
   static final Map<String, ToDoubleFunction<RunResult>> METRICS = new LinkedHashMap<>();
 
   static {
@@ -82,6 +107,8 @@ public final class ReportWriter {
     public long errors;
     public long allowed;
     public long denied;
+    /** One line per saturated round ({@link #saturation}); empty when every round kept up. */
+    public final List<String> saturated = new ArrayList<>();
 
     Group(String scenario, String title, String server) {
       this.scenario = scenario;
@@ -130,6 +157,10 @@ public final class ReportWriter {
         g.errors += r.errors;
         g.allowed += r.allowed;
         g.denied += r.denied;
+        String why = saturation(r);
+        if (why != null) {
+          g.saturated.add("round " + r.round + ": " + why);
+        }
       }
       groups.add(g);
     }
@@ -138,6 +169,11 @@ public final class ReportWriter {
   /** One run as its JSON file. */
   public static String toJson(RunResult result) {
     return GSON.toJson(result);
+  }
+
+  /** Reads one run file. */
+  public static RunResult readRun(Path file) throws IOException {
+    return GSON.fromJson(Files.readString(file), RunResult.class);
   }
 
   /** Reads every {@code *.json} run file of a directory, sorted by name. */
@@ -250,11 +286,18 @@ public final class ReportWriter {
             .append(" | ").append(cell(g.stats.get("p99"), "%.3f"))
             .append(" | ").append(cell(g.stats.get("p999"), "%.3f"))
             .append(" | ").append(cell(g.stats.get("max"), "%.3f"))
-            .append(" | ").append(g.stats.get("cpu").median() > 0
-                ? cell(g.stats.get("cpu"), "%.1f") : "–")
+            .append(" | ").append(cpuCell(g))
             .append(" | ").append(g.allowed)
             .append(" | ").append(g.denied)
             .append(" | ").append(g.errors).append(" |\n");
+      }
+      for (Group g : gs) {
+        if (!g.saturated.isEmpty()) {
+          md.append("\n**").append(g.server).append(": saturated (CPU figure not comparable)**: ")
+              .append(String.join("; ", g.saturated)).append(String.format(Locale.ROOT,
+                  " (kept up means at least %.0f%% of the target rate and p50 at most %.0f ms).",
+                  100 * SATURATED_RATE_SHARE, SATURATED_P50_MS)).append('\n');
+        }
       }
       List<String[]> ratios = ratios(scenario);
       if (!ratios.isEmpty()) {
@@ -276,6 +319,13 @@ public final class ReportWriter {
       md.append('\n');
     }
     return md.toString();
+  }
+
+  private static String cpuCell(Group g) {
+    if (!(g.stats.get("cpu").median() > 0)) {
+      return "–";
+    }
+    return cell(g.stats.get("cpu"), "%.1f") + (g.saturated.isEmpty() ? "" : " (saturated)");
   }
 
   private static String cell(Stat s, String format) {
@@ -307,6 +357,7 @@ public final class ReportWriter {
         gm.put("allowed", g.allowed);
         gm.put("denied", g.denied);
         gm.put("errors", g.errors);
+        gm.put("saturated", g.saturated);
         gm.put("stats", g.stats);
         List<Object> rs = new ArrayList<>();
         for (RunResult r : g.runs) {
@@ -375,10 +426,17 @@ public final class ReportWriter {
             .append(cell(g.stats.get("p99"), "%.3f")).append("</td><td>")
             .append(cell(g.stats.get("p999"), "%.3f")).append("</td><td>")
             .append(cell(g.stats.get("max"), "%.3f")).append("</td><td>")
-            .append(g.stats.get("cpu").median() > 0 ? cell(g.stats.get("cpu"), "%.1f") : "–")
+            .append(cpuCell(g))
             .append("</td><td>").append(g.errors).append("</td></tr>\n");
       }
       h.append("</table>\n");
+      for (Group g : gs) {
+        if (!g.saturated.isEmpty()) {
+          h.append("<p><b>").append(escape(g.server))
+              .append(": saturated (CPU figure not comparable)</b>: ")
+              .append(escape(String.join("; ", g.saturated))).append("</p>\n");
+        }
+      }
       List<String[]> ratios = ratios(scenario);
       if (!ratios.isEmpty()) {
         h.append("<table><tr><th>ratio</th><th>throughput</th><th>p99</th><th>CPU/decision</th></tr>\n");

@@ -58,6 +58,27 @@ public final class RunResult {
   /** Server CPU time per decision over the measured phase, microseconds; 0 when not measured. */
   public double cpuMicrosPerDecision;
 
+  /** Summaries of consecutive parts of the measured phase (run --interval-seconds); else empty. */
+  public List<Interval> intervals = new ArrayList<>();
+
+  /** One part of the measured phase: e.g. one minute of a soak run. */
+  public static final class Interval {
+    /** 1 for the first interval. */
+    public int index;
+    /** Seconds from the start of the measured phase. */
+    public double startSecond;
+    /** The interval's length in seconds (the last may be shorter). */
+    public double seconds;
+    public long decisions;
+    public long errors;
+    /** Decisions per second over the interval. */
+    public double throughput;
+    public double p50Ms;
+    public double p99Ms;
+    public double p999Ms;
+    public double maxMs;
+  }
+
   /** Fills the latency figures from a histogram of nanoseconds. */
   public void setLatency(Histogram h) {
     p50Ms = h.getValueAtPercentile(50) / 1e6;

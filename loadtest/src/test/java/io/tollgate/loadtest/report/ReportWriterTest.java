@@ -129,4 +129,26 @@ class ReportWriterTest {
     assertThrows(IllegalArgumentException.class,
         () -> ReportWriter.Comparison.parse("x|speed|a/b|c/d"));
   }
+
+  @Test
+  void flagsASaturatedOpenLoopRunButNotOneThatKeptUp() {
+    RunResult kept = run("fixed-rate", "tollgate", 1, 990, 50, 500);
+    kept.mode = "open";
+    kept.ratePerSecond = 1000;
+    RunResult behind = run("fixed-rate", "redis", 1, 900, 80, 500);
+    behind.mode = "open";
+    behind.ratePerSecond = 1000;
+    RunResult queued = run("fixed-rate", "echo", 1, 1000, 20, 100_000);
+    queued.mode = "open";
+    queued.ratePerSecond = 1000;
+    assertEquals(null, ReportWriter.saturation(kept));
+    assertTrue(ReportWriter.saturation(behind).contains("achieved 900 of 1000 req/s (90%)"));
+    assertTrue(ReportWriter.saturation(queued).startsWith("p50 "));
+    assertEquals(null, ReportWriter.saturation(run("closed-1d-uniform", "x", 1, 10, 1, 100_000)));
+    String md = new ReportWriter(List.of(kept, behind, queued), List.of(), "h").markdown();
+    assertTrue(md.contains("**redis: saturated (CPU figure not comparable)**: round 1: achieved"),
+        md);
+    assertTrue(md.contains("80.0 (saturated)"), md);
+    assertFalse(md.contains("**tollgate: saturated"), md);
+  }
 }

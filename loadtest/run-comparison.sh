@@ -5,10 +5,18 @@
 #
 #   loadtest/run-comparison.sh            the full comparison (issue 5's method; see README "Load tests")
 #   loadtest/run-comparison.sh --quick    a short pass over every scenario (CI: completion and zero errors)
+#   loadtest/run-comparison.sh --soak     Tollgate alone for 10 minutes at 70% of its maximum: flat
+#                                         latency, heap and counters map (loadtest/target/report-soak/)
 #
 # Options: --rounds N, --warmup S, --duration S (measured), --concurrency C, --keys N,
-#          --cpu-rate R (fixed rate of the CPU scenario; default half of echo's measured maximum),
+#          --cpu-rate R (fixed rate of the CPU scenario; default half of the slowest closed-loop
+#            maximum among the fixed-rate servers, measured in round 1),
+#          --only S1,S2 (run only these scenarios, and start only the servers they need; a
+#            scenario whose rate comes from another's run brings that one along),
+#          --soak-minutes M (default 10), --soak-interval S (seconds per soak summary; default 60),
 #          --build (rebuild even if the jars exist).
+# Scenarios: closed-1d-uniform closed-1d-2members fixed-rate open-half-tollgate closed-4d-uniform
+#            closed-1d-zipf closed-1d-single check-api http-proxy http-half-load memory
 # Environment: JAVA (default java), SERVER_HEAP (default 512m), GATEWAY_CMD (see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +30,10 @@ CONCURRENCY=64
 KEYS=100000
 CPU_RATE=""
 FORCE_BUILD=0
+ONLY=""
+SOAK=0
+SOAK_MINUTES=10
+SOAK_INTERVAL=60
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -32,11 +44,23 @@ while [ $# -gt 0 ]; do
     --keys) KEYS=$2; shift ;;
     --cpu-rate) CPU_RATE=$2; shift ;;
     --build) FORCE_BUILD=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --only) ONLY=$2; shift ;;
+    --soak) SOAK=1 ;;
+    --soak-minutes) SOAK_MINUTES=$2; shift ;;
+    --soak-interval) SOAK_INTERVAL=$2; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
+ALL_SCENARIOS="closed-1d-uniform closed-1d-2members fixed-rate open-half-tollgate closed-4d-uniform closed-1d-zipf closed-1d-single check-api http-proxy http-half-load memory"
+for sc in ${ONLY//,/ }; do
+  case " $ALL_SCENARIOS " in
+    *" $sc "*) ;;
+    *) echo "unknown scenario in --only: $sc (scenarios: $ALL_SCENARIOS)" >&2; exit 2 ;;
+  esac
+done
+if [ "$QUICK" = 1 ] && [ "$SOAK" = 1 ]; then echo "--quick and --soak exclude each other" >&2; exit 2; fi
 if [ "$QUICK" = 1 ]; then
   # Checks that every scenario runs and every call is answered; figures are noise.
   ROUNDS=1 WARMUP=1 DURATION=1 CONCURRENCY=4 KEYS=10000
@@ -51,9 +75,11 @@ HEAP=${SERVER_HEAP:-512m}
 [ "$QUICK" = 1 ] && HEAP=${SERVER_HEAP:-256m}
 
 OUT=$ROOT/loadtest/target/report
+WORK=$ROOT/loadtest/target/comparison-work
+# The soak has its own directories, so it neither erases nor is erased by a comparison.
+if [ "$SOAK" = 1 ]; then OUT=$ROOT/loadtest/target/report-soak WORK=$ROOT/loadtest/target/soak-work; fi
 RUNS=$OUT/runs
 LOGS=$OUT/logs
-WORK=$ROOT/loadtest/target/comparison-work
 rm -rf "$OUT" "$WORK"
 mkdir -p "$RUNS" "$LOGS" "$WORK"
 T0=$(date +%s)
@@ -61,10 +87,12 @@ T0=$(date +%s)
 # --- Build what is missing -------------------------------------------------------------------
 LT_JAR=$ROOT/loadtest/target/loadtest.jar
 LIMITER_JAR=$ROOT/limiter-service/target/limiter-service.jar
-if [ "$FORCE_BUILD" = 1 ] || [ ! -f "$LT_JAR" ] || [ ! -f "$LIMITER_JAR" ]; then
-  echo "== building loadtest and limiter-service jars"
-  mvn -B -q -o -DskipTests package -pl loadtest -am \
-    || mvn -B -q -DskipTests package -pl loadtest -am
+ADAPTER_JAR=$ROOT/gateway-adapter/target/gateway-adapter.jar
+if [ "$FORCE_BUILD" = 1 ] || [ ! -f "$LT_JAR" ] || [ ! -f "$LIMITER_JAR" ] \
+    || { [ ! -f "$ADAPTER_JAR" ] && [ -z "${GATEWAY_CMD:-}" ]; }; then
+  echo "== building the loadtest, limiter-service and gateway-adapter jars"
+  mvn -B -q -o -DskipTests package -pl loadtest,gateway-adapter -am \
+    || mvn -B -q -DskipTests package -pl loadtest,gateway-adapter -am
 fi
 LT=("$JAVA" -Xmx256m -jar "$LT_JAR")
 if [ "$QUICK" = 1 ]; then
@@ -94,7 +122,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- Ports -----------------------------------------------------------------------------------
-mapfile -t P < <("${LT[@]}" free-ports 20)
+mapfile -t P < <("${LT[@]}" free-ports 21)
 TG_GRPC=${P[0]} TG_HTTP=${P[1]} TG_CLUSTER=${P[2]}
 TG2A_GRPC=${P[3]} TG2A_HTTP=${P[4]} TG2A_CLUSTER=${P[5]}
 TG2B_GRPC=${P[6]} TG2B_HTTP=${P[7]} TG2B_CLUSTER=${P[8]}
@@ -102,7 +130,42 @@ ECHO_PORT=${P[9]} ECHO_DEFAULT_PORT=${P[10]}
 B4J_PORT=${P[11]} B4J_CLUSTER=${P[12]}
 REDIS_PORT=${P[13]} REDIS_RLS_PORT=${P[14]}
 IMAP_PORT=${P[15]} IMAP_CLUSTER=${P[16]}
-UPSTREAM_PORT=${P[17]} NGINX_PORT=${P[18]} ADAPTER_PORT=${P[19]}
+UPSTREAM_PORT=${P[17]} NGINX_PORT=${P[18]} ADAPTER_PORT=${P[19]} ADAPTER_ADMIN_PORT=${P[20]}
+
+# --- Which scenarios run, and which servers they need -----------------------------------------
+declare -A SEL
+ONLY=${ONLY//,/ }
+for sc in ${ONLY:-$ALL_SCENARIOS}; do SEL[$sc]=1; done
+if [ "$QUICK" = 1 ] && [ -z "$ONLY" ]; then
+  # Quick mode leaves out the open-loop runs at half of a measured maximum: 1 s maxima mean nothing.
+  unset 'SEL[open-half-tollgate]' 'SEL[http-half-load]'
+fi
+if [ "$SOAK" = 1 ]; then SEL=(); fi
+# A rate taken from another scenario's round-1 run needs that run.
+if [ -n "${SEL[fixed-rate]:-}" ] && [ -z "$CPU_RATE" ]; then
+  SEL[closed-1d-uniform]=1 SEL[closed-1d-2members]=1
+fi
+if [ -n "${SEL[open-half-tollgate]:-}" ]; then SEL[closed-1d-uniform]=1; fi
+if [ -n "${SEL[http-half-load]:-}" ]; then SEL[http-proxy]=1; fi
+selected() { [ -n "${SEL[$1]:-}" ]; }
+declare -A NEED
+need() { for s in "$@"; do NEED[$s]=1; done; }
+selected closed-1d-uniform && need tollgate echo echo-default bucket4j redis imap-blocking
+selected fixed-rate && need tollgate tollgate-2members echo echo-default bucket4j redis imap-blocking
+selected open-half-tollgate && need tollgate echo
+selected closed-4d-uniform && need tollgate echo
+selected closed-1d-zipf && need tollgate
+selected closed-1d-single && need tollgate
+selected check-api && need tollgate
+selected closed-1d-2members && need tollgate-2members
+selected memory && need tollgate-2members
+# The adapter asks the single member about every request.
+selected http-proxy && need upstream nginx gateway-adapter tollgate
+[ "$SOAK" = 1 ] && need tollgate
+needed() { [ -n "${NEED[$1]:-}" ]; }
+if [ "$SOAK" = 0 ]; then
+  echo "== scenarios: $(for sc in $ALL_SCENARIOS; do selected "$sc" && printf '%s ' "$sc"; done)"
+fi
 
 # --- Tollgate's config: one rule for the RLS scenarios, plans and keys for the check API -----
 CONFIG=$WORK/config
@@ -155,31 +218,46 @@ start() { # name, command...
   eval "PID_${name//-/_}=$!"
 }
 echo "== starting servers (logs in $LOGS)"
-start tollgate "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-1" \
-  --grpc-port "$TG_GRPC" --http-port "$TG_HTTP" --cluster-port "$TG_CLUSTER"
-MEMBERS=127.0.0.1:$TG2A_CLUSTER,127.0.0.1:$TG2B_CLUSTER
-# Separate database directories: two members started at the same moment on one shared directory
-# raced for H2's lock here ("Locked by another process"), and the second failed to start.
-start tollgate2a "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2a" \
-  --grpc-port "$TG2A_GRPC" --http-port "$TG2A_HTTP" --cluster-port "$TG2A_CLUSTER" \
-  --members "$MEMBERS" --cluster-name loadtest-2
-start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2b" \
-  --grpc-port "$TG2B_GRPC" --http-port "$TG2B_HTTP" --cluster-port "$TG2B_CLUSTER" \
-  --members "$MEMBERS" --cluster-name loadtest-2
-start echo "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_PORT"
 # Quick mode leaves out the second echo (the same server with other gRPC settings) to save time.
-if [ "$QUICK" = 0 ]; then
+[ "$QUICK" = 1 ] && unset 'NEED[echo-default]'
+if needed tollgate; then
+  start tollgate "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-1" \
+    --grpc-port "$TG_GRPC" --http-port "$TG_HTTP" --cluster-port "$TG_CLUSTER"
+fi
+if needed tollgate-2members; then
+  MEMBERS=127.0.0.1:$TG2A_CLUSTER,127.0.0.1:$TG2B_CLUSTER
+  # Separate database directories: two members started at the same moment on one shared directory
+  # raced for H2's lock here ("Locked by another process"), and the second failed to start.
+  start tollgate2a "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2a" \
+    --grpc-port "$TG2A_GRPC" --http-port "$TG2A_HTTP" --cluster-port "$TG2A_CLUSTER" \
+    --members "$MEMBERS" --cluster-name loadtest-2
+  start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2b" \
+    --grpc-port "$TG2B_GRPC" --http-port "$TG2B_HTTP" --cluster-port "$TG2B_CLUSTER" \
+    --members "$MEMBERS" --cluster-name loadtest-2
+fi
+if needed echo; then
+  start echo "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_PORT"
+fi
+if needed echo-default; then
   start echo-default "${JVM[@]}" -jar "$LT_JAR" serve --kind echo --port "$ECHO_DEFAULT_PORT" \
     --grpc-settings default
 fi
-start bucket4j "${JVM[@]}" -jar "$LT_JAR" serve --kind bucket4j --port "$B4J_PORT" \
-  --cluster-port "$B4J_CLUSTER" --limit "$LIMIT"
-start imap-blocking "${JVM[@]}" -jar "$LT_JAR" serve --kind imap-blocking --port "$IMAP_PORT" \
-  --cluster-port "$IMAP_CLUSTER" --limit "$LIMIT"
-start upstream "${JVM[@]}" -jar "$LT_JAR" serve --kind http-upstream --port "$UPSTREAM_PORT"
+if needed bucket4j; then
+  start bucket4j "${JVM[@]}" -jar "$LT_JAR" serve --kind bucket4j --port "$B4J_PORT" \
+    --cluster-port "$B4J_CLUSTER" --limit "$LIMIT"
+fi
+if needed imap-blocking; then
+  start imap-blocking "${JVM[@]}" -jar "$LT_JAR" serve --kind imap-blocking --port "$IMAP_PORT" \
+    --cluster-port "$IMAP_CLUSTER" --limit "$LIMIT"
+fi
+if needed upstream; then
+  start upstream "${JVM[@]}" -jar "$LT_JAR" serve --kind http-upstream --port "$UPSTREAM_PORT"
+fi
 
 HAVE_REDIS=0
-if command -v redis-server >/dev/null; then
+if ! needed redis; then
+  :
+elif command -v redis-server >/dev/null; then
   HAVE_REDIS=1
   start redis-server redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
     --appendonly no --daemonize no --protected-mode yes --dir "$WORK"
@@ -194,7 +272,9 @@ else
 fi
 
 HAVE_NGINX=0
-if command -v nginx >/dev/null; then
+if ! needed nginx; then
+  :
+elif command -v nginx >/dev/null; then
   HAVE_NGINX=1
   mkdir -p "$WORK/nginx/logs"
   cat > "$WORK/nginx/nginx.conf" <<EOF
@@ -202,7 +282,8 @@ daemon off;
 worker_processes 1;
 pid $WORK/nginx/nginx.pid;
 error_log $WORK/nginx/logs/error.log warn;
-events { worker_connections 1024; }
+# Each proxied request holds two connections (client, upstream); the loader opens at most 64.
+events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path $WORK/nginx/body;
@@ -224,14 +305,40 @@ EOF
   start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 fi
 
-# The gateway adapter is optional until its jar exists: GATEWAY_CMD is a command line that starts
-# it, with \$ADAPTER_PORT, \$UPSTREAM_URL and \$LIMITER_GRPC in its environment, e.g.
-#   GATEWAY_CMD='java -jar gateway-adapter/target/gateway-adapter.jar --port $ADAPTER_PORT ...'
+# The gateway adapter: one open route (no API key: the adapter then sends none, and the limiter
+# evaluates the account and stage throttles of plans.yaml, both far above any rate here), so the
+# single member is consulted on every request. Caching is off: every request reaches the upstream.
+# fail_closed: a failed limiter call answers 503, an error in the report, never a silent pass.
+# The access log is off, as nginx's is. GATEWAY_CMD, when set, starts another build instead: a
+# command line with \$ADAPTER_PORT, \$ADAPTER_ADMIN_PORT, \$ADAPTER_CONFIG, \$UPSTREAM_URL and
+# \$LIMITER_GRPC in its environment, answering GET \$ADAPTER_PATH.
+ADAPTER_PATH=/prod/items
 HAVE_ADAPTER=0
-if [ -n "${GATEWAY_CMD:-}" ]; then
-  HAVE_ADAPTER=1
-  export ADAPTER_PORT UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT LIMITER_GRPC=127.0.0.1:$TG_GRPC
-  start adapter bash -c "exec $GATEWAY_CMD"
+if needed gateway-adapter; then
+  export ADAPTER_PORT ADAPTER_ADMIN_PORT ADAPTER_PATH ADAPTER_CONFIG=$WORK/adapter.yaml \
+    UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT LIMITER_GRPC=127.0.0.1:$TG_GRPC
+  cat > "$ADAPTER_CONFIG" <<EOF
+api: loadtest
+limiter: {failure_mode: fail_closed, deadline_ms: 500}
+stages:
+  - name: prod
+    prefix: /prod
+    cache: {enabled: false}
+routes:
+  - route: GET /items
+    upstreams: [$UPSTREAM_URL]
+EOF
+  if [ -n "${GATEWAY_CMD:-}" ]; then
+    HAVE_ADAPTER=1
+    start adapter bash -c "exec $GATEWAY_CMD"
+  elif [ -f "$ADAPTER_JAR" ]; then
+    HAVE_ADAPTER=1
+    start adapter "${JVM[@]}" -jar "$ADAPTER_JAR" --config "$ADAPTER_CONFIG" \
+      --limiter "$LIMITER_GRPC" --port "$ADAPTER_PORT" --admin-port "$ADAPTER_ADMIN_PORT" \
+      --access-log off
+  else
+    echo "warning: $ADAPTER_JAR missing and no GATEWAY_CMD: the adapter is skipped" >&2
+  fi
 fi
 
 # Wait for every server at once (each check is a short-lived JVM).
@@ -246,18 +353,25 @@ await() { # name, await options...
     fi ) &
   AWAITS+=($!)
 }
-await tollgate --address "127.0.0.1:$TG_GRPC"
-await tollgate-check --target check --address "127.0.0.1:$TG_GRPC" --api-key-prefix "$KEY_PREFIX"
-await tollgate2a --address "127.0.0.1:$TG2A_GRPC"
-await tollgate2b --address "127.0.0.1:$TG2B_GRPC"
-await echo --address "127.0.0.1:$ECHO_PORT"
-if [ "$QUICK" = 0 ]; then await echo-default --address "127.0.0.1:$ECHO_DEFAULT_PORT"; fi
-await bucket4j --address "127.0.0.1:$B4J_PORT"
-await imap-blocking --address "127.0.0.1:$IMAP_PORT"
+if needed tollgate; then
+  await tollgate --address "127.0.0.1:$TG_GRPC"
+  await tollgate-check --target check --address "127.0.0.1:$TG_GRPC" --api-key-prefix "$KEY_PREFIX"
+fi
+if needed tollgate-2members; then
+  await tollgate2a --address "127.0.0.1:$TG2A_GRPC"
+  await tollgate2b --address "127.0.0.1:$TG2B_GRPC"
+fi
+if needed echo; then await echo --address "127.0.0.1:$ECHO_PORT"; fi
+if needed echo-default; then await echo-default --address "127.0.0.1:$ECHO_DEFAULT_PORT"; fi
+if needed bucket4j; then await bucket4j --address "127.0.0.1:$B4J_PORT"; fi
+if needed imap-blocking; then await imap-blocking --address "127.0.0.1:$IMAP_PORT"; fi
 if [ $HAVE_REDIS = 1 ]; then await redis --address "127.0.0.1:$REDIS_RLS_PORT"; fi
-await upstream --target http --url "http://127.0.0.1:$UPSTREAM_PORT/"
+if needed upstream; then await upstream --target http --url "http://127.0.0.1:$UPSTREAM_PORT/"; fi
 if [ $HAVE_NGINX = 1 ]; then await nginx --target http --url "http://127.0.0.1:$NGINX_PORT/"; fi
-if [ $HAVE_ADAPTER = 1 ]; then await adapter --target http --url "http://127.0.0.1:$ADAPTER_PORT/"; fi
+# Ready means a request went through the adapter, the limiter and the upstream.
+if [ $HAVE_ADAPTER = 1 ]; then
+  await adapter --target http --url "http://127.0.0.1:$ADAPTER_PORT$ADAPTER_PATH"
+fi
 # Fail fast when a server dies while we wait for it.
 while :; do
   waiting=0
@@ -286,25 +400,35 @@ fi
 
 # --- Servers: name -> address and the processes whose CPU counts ------------------------------
 declare -A ADDR CPU
-ADDR[tollgate]=127.0.0.1:$TG_GRPC;                  CPU[tollgate]=$PID_tollgate
-ADDR[tollgate-2members]=127.0.0.1:$TG2A_GRPC,127.0.0.1:$TG2B_GRPC
-CPU[tollgate-2members]=$PID_tollgate2a,$PID_tollgate2b
-ADDR[echo]=127.0.0.1:$ECHO_PORT;                    CPU[echo]=$PID_echo
-if [ "$QUICK" = 0 ]; then
+if needed tollgate; then
+  ADDR[tollgate]=127.0.0.1:$TG_GRPC;                CPU[tollgate]=$PID_tollgate
+fi
+if needed tollgate-2members; then
+  ADDR[tollgate-2members]=127.0.0.1:$TG2A_GRPC,127.0.0.1:$TG2B_GRPC
+  CPU[tollgate-2members]=$PID_tollgate2a,$PID_tollgate2b
+fi
+if needed echo; then ADDR[echo]=127.0.0.1:$ECHO_PORT; CPU[echo]=$PID_echo; fi
+if needed echo-default; then
   ADDR[echo-default]=127.0.0.1:$ECHO_DEFAULT_PORT;  CPU[echo-default]=$PID_echo_default
 fi
-ADDR[bucket4j]=127.0.0.1:$B4J_PORT;                 CPU[bucket4j]=$PID_bucket4j
-ADDR[imap-blocking]=127.0.0.1:$IMAP_PORT;           CPU[imap-blocking]=$PID_imap_blocking
+if needed bucket4j; then ADDR[bucket4j]=127.0.0.1:$B4J_PORT; CPU[bucket4j]=$PID_bucket4j; fi
+if needed imap-blocking; then
+  ADDR[imap-blocking]=127.0.0.1:$IMAP_PORT;         CPU[imap-blocking]=$PID_imap_blocking
+fi
 if [ $HAVE_REDIS = 1 ]; then
   ADDR[redis]=127.0.0.1:$REDIS_RLS_PORT;            CPU[redis]=$PID_redis,$PID_redis_server
 fi
-ADDR[upstream-direct]=http://127.0.0.1:$UPSTREAM_PORT/;  CPU[upstream-direct]=$PID_upstream
+if needed upstream; then
+  ADDR[upstream-direct]=http://127.0.0.1:$UPSTREAM_PORT/;  CPU[upstream-direct]=$PID_upstream
+fi
 if [ $HAVE_NGINX = 1 ]; then
   ADDR[nginx]=http://127.0.0.1:$NGINX_PORT/;         CPU[nginx]=$PID_upstream,$NGINX_PIDS
 fi
 if [ $HAVE_ADAPTER = 1 ]; then
-  ADDR[gateway-adapter]=http://127.0.0.1:$ADAPTER_PORT/
-  CPU[gateway-adapter]=$PID_upstream,$PID_adapter
+  ADDR[gateway-adapter]=http://127.0.0.1:$ADAPTER_PORT$ADAPTER_PATH
+  # Everything a request through the adapter costs: the adapter, the upstream and the limiter
+  # member it asks (idle otherwise while the HTTP scenarios run, so its CPU is the checks').
+  CPU[gateway-adapter]=$PID_upstream,$PID_adapter,$PID_tollgate
 fi
 present() { for s in "$@"; do if [ -n "${ADDR[$s]:-}" ]; then echo "$s"; fi; done; }
 
@@ -338,6 +462,15 @@ half_of() { awk -v t="$1" 'BEGIN { r = int(t / 2); if (r < 50) r = 50; print r }
 rotate() { local n=$1; shift; local a=("$@"); local k=$(( n % ${#a[@]} ));
   echo "${a[@]:k}" "${a[@]:0:k}"; }
 
+heap_used_mib() { # pid -> MiB used after a full GC
+  jcmd "$1" GC.run >/dev/null 2>&1 || true
+  # G1 prints one "garbage-first heap total ..., used NK" line; Serial and Parallel one per
+  # generation. Metaspace is not heap.
+  jcmd "$1" GC.heap_info 2>/dev/null | awk '/(heap|generation) +total/ {
+      for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); sum += v } }
+    END { printf "%.0f", sum / 1024 }'
+}
+
 CLOSED=(--mode closed --concurrency "$CONCURRENCY")
 UNIFORM=(--keys "uniform:$KEYS")
 S1_SERVERS=$(present tollgate echo echo-default bucket4j redis imap-blocking)
@@ -345,27 +478,135 @@ FIXED_SERVERS=$(present tollgate tollgate-2members echo echo-default bucket4j re
 HTTP_SERVERS=$(present upstream-direct nginx gateway-adapter)
 [ "$QUICK" = 1 ] && FIXED_SERVERS=$(present tollgate tollgate-2members echo redis)
 
+# The round-1 closed-loop run of a server (the two members' own scenario for tollgate-2members).
+closed_file_of() {
+  local sc=closed-1d-uniform
+  [ "$1" = tollgate-2members ] && sc=closed-1d-2members
+  ls "$RUNS"/*-"$sc-$1"-r1.json 2>/dev/null | head -1
+}
+
+# --- Soak: Tollgate alone, open loop at 70% of its maximum for SOAK_MINUTES ---------------------
+# Issue 5: latency stays flat, heap after a full GC does not grow, and the counters map stays
+# bounded (1 s windows over 100,000 uniform keys: a counter expires a second or two after its last
+# use, so the map holds about rate x 2 s entries, never all keys, if expired counters are evicted).
+map_entries() { # the single member's counter entries, from its Prometheus gauges
+  curl -s --max-time 3 "http://127.0.0.1:$TG_HTTP/metrics" 2>/dev/null \
+    | awk '/^ratelimit_counters_owned_entries[ {]/ { v = $2 } END { printf "%.0f", v + 0 }'
+}
+if [ "$SOAK" = 1 ]; then
+  SOAK_KEYS=100000
+  echo "== soak: measuring Tollgate's closed-loop maximum (25 s warm-up, 15 s measured)"
+  run closed-1d-uniform "closed loop, 1 descriptor, uniform keys" tollgate 1 \
+    "${CLOSED[@]}" --keys "uniform:$SOAK_KEYS" --warmup 25 --duration 15
+  MAX_FILE=$(closed_file_of tollgate)
+  [ -n "$MAX_FILE" ] || { echo "error: the maximum was not measured" >&2; exit 1; }
+  SOAK_MAX=$(printf '%.0f' "$(throughput_of "$MAX_FILE")")
+  SOAK_RATE=$(awk -v t="$SOAK_MAX" 'BEGIN { r = int(t * 0.7); if (r < 50) r = 50; print r }')
+  echo "== soak: $SOAK_RATE req/s (70% of Tollgate's closed-loop maximum, $SOAK_MAX req/s) for $SOAK_MINUTES min"
+  # A fresh client JVM sending thousands a second falls behind while it compiles; 30 s lets the
+  # backlog of that start drain before the first minute is measured (10 s did not, here).
+  SOAK_WARMUP=30
+  SAMPLES=$WORK/map-samples.txt
+  HEAP_START=$(heap_used_mib "$PID_tollgate")
+  START_ENTRIES=$(map_entries)
+  echo "start 0 $START_ENTRIES" > "$SAMPLES"
+  echo "== soak: at start heap used after a full GC $HEAP_START MiB, counter entries $START_ENTRIES"
+  SOAK_T0=$(date +%s.%N)
+  # One sample 2 s before the end of every interval (the last one still under load).
+  INTERVALS=$(( (SOAK_MINUTES * 60 + SOAK_INTERVAL - 1) / SOAK_INTERVAL ))
+  ( for k in $(seq 1 "$INTERVALS"); do
+      at=$(( SOAK_WARMUP + k * SOAK_INTERVAL - 2 ))
+      [ "$at" -gt $(( SOAK_WARMUP + SOAK_MINUTES * 60 - 2 )) ] && at=$(( SOAK_WARMUP + SOAK_MINUTES * 60 - 2 ))
+      wait_s=$(awk -v t0="$SOAK_T0" -v at="$at" -v now="$(date +%s.%N)" \
+        'BEGIN { w = t0 + at - now; print (w > 0 ? w : 0) }')
+      sleep "$wait_s"
+      echo "load $(awk -v t0="$SOAK_T0" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t0 }') $(map_entries)" >> "$SAMPLES"
+    done ) &
+  SAMPLER=$!
+  PIDS+=($SAMPLER)
+  run soak "open loop at 70% of the maximum ($SOAK_RATE req/s) for $SOAK_MINUTES min" tollgate 1 \
+    --mode open --rate "$SOAK_RATE" --keys "uniform:$SOAK_KEYS" --warmup "$SOAK_WARMUP" \
+    --duration $(( SOAK_MINUTES * 60 )) --interval-seconds "$SOAK_INTERVAL"
+  grep '^interval' "$LOGS/run-$RUN_N.log" || true
+  elapsed() { awk -v t0="$SOAK_T0" -v now="$(date +%s.%N)" 'BEGIN { printf "%.1f", now - t0 }'; }
+  echo "end $(elapsed) $(map_entries)" >> "$SAMPLES"
+  kill "$SAMPLER" 2>/dev/null || true
+  HEAP_END=$(heap_used_mib "$PID_tollgate")
+  # Without load, every window ends within a second or two; wait (at most 60 s) until the map
+  # has dropped to a tenth of its peak, sampling every 3 s.
+  PEAK=$(awk '{ if ($3 > m) m = $3 } END { print m + 0 }' "$SAMPLES")
+  for _ in $(seq 20); do
+    sleep 3
+    n=$(map_entries)
+    echo "idle $(elapsed) $n" >> "$SAMPLES"
+    [ "$n" -le $(( PEAK / 10 )) ] && break
+  done
+  echo "== soak: at end heap used after a full GC $HEAP_END MiB; counters map samples:"
+  cat "$SAMPLES"
+  SOAK_FILE=$(ls "$RUNS"/*-soak-tollgate-r1.json 2>/dev/null | head -1)
+  [ -n "$SOAK_FILE" ] || { echo "error: the soak run failed" >&2; exit 1; }
+  COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  HEADER="Soak: $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores, one member, heap $HEAP, limit $LIMIT/s per key (1 s windows). Closed-loop maximum $SOAK_MAX req/s (25 s warm-up, 15 s measured, C=$CONCURRENCY); soak at 70%: $SOAK_RATE req/s for $SOAK_MINUTES min."
+  "${LT[@]}" soak-report --run "$SOAK_FILE" --map-samples "$SAMPLES" \
+    --heap-start-mib "${HEAP_START:--1}" --heap-end-mib "${HEAP_END:--1}" \
+    --interval-seconds "$SOAK_INTERVAL" --header "$HEADER" --out "$OUT" --fail-on-errors \
+    > "$LOGS/soak-report.log" 2>&1 || FAILED=1
+  sed -n '/^## Verdict/,/^Overall/p' "$OUT/report.md"
+  echo "== done in $(( $(date +%s) - T0 )) s; report: $OUT/report.md, report.json"
+  if [ "$FAILED" != 0 ]; then
+    echo "FAILED: a run failed or reported errors (see above and $LOGS)" >&2
+    exit 1
+  fi
+  exit 0
+fi
+
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round of $ROUNDS"
   # 1, 2: closed loop, 1 descriptor, uniform keys: Tollgate against every baseline.
-  for s in $(rotate "$round" $S1_SERVERS); do
-    run closed-1d-uniform "closed loop, 1 descriptor, uniform keys" "$s" "$round" \
-      "${CLOSED[@]}" "${UNIFORM[@]}"
-  done
-  # CPU per decision at one fixed rate for every server: half of echo's maximum (round 1).
-  if [ -z "$CPU_RATE" ]; then
-    ECHO_FILE=$(ls "$RUNS"/*-closed-1d-uniform-echo-r1.json 2>/dev/null | head -1)
-    CPU_RATE=$(half_of "$(throughput_of "$ECHO_FILE")")
-    echo "== fixed rate for CPU per decision: $CPU_RATE req/s (half of echo's closed-loop maximum)"
+  if selected closed-1d-uniform; then
+    for s in $(rotate "$round" $S1_SERVERS); do
+      run closed-1d-uniform "closed loop, 1 descriptor, uniform keys" "$s" "$round" \
+        "${CLOSED[@]}" "${UNIFORM[@]}"
+    done
   fi
-  for s in $(rotate "$round" $FIXED_SERVERS); do
-    run fixed-rate "open loop at $CPU_RATE req/s: CPU per decision and latency" "$s" "$round" \
-      --mode open --rate "$CPU_RATE" "${UNIFORM[@]}"
-  done
+  # 5: two members, the client spreading calls over both. Before the fixed-rate runs: its round-1
+  # maximum is one of those the fixed rate is chosen from.
+  if selected closed-1d-2members; then
+    run closed-1d-2members "closed loop, two members on this machine" tollgate-2members "$round" \
+      "${CLOSED[@]}" "${UNIFORM[@]}"
+  fi
+  # CPU per decision at one fixed rate for every server. Half of the slowest closed-loop maximum
+  # among them (round 1): every server then keeps up, so no queue grows and the CPU figures
+  # compare like with like (half of echo's maximum was above what most servers sustain here).
+  if selected fixed-rate; then
+    if [ -z "$CPU_RATE" ]; then
+      SLOWEST="" SLOWEST_MAX=""
+      for s in $FIXED_SERVERS; do
+        f=$(closed_file_of "$s")
+        [ -n "$f" ] || continue
+        t=$(throughput_of "$f")
+        if [ -z "$SLOWEST" ] || awk -v a="$t" -v b="$SLOWEST_MAX" 'BEGIN { exit !(a < b) }'; then
+          SLOWEST=$s SLOWEST_MAX=$t
+        fi
+      done
+      if [ -z "$SLOWEST" ]; then
+        echo "error: no closed-loop maximum to choose the fixed rate from (use --cpu-rate)" >&2
+        exit 1
+      fi
+      CPU_RATE=$(half_of "$SLOWEST_MAX")
+      echo "== fixed rate for CPU per decision: $CPU_RATE req/s (half of the slowest closed-loop maximum among $(echo $FIXED_SERVERS | tr ' ' ','): $SLOWEST, $(printf '%.0f' "$SLOWEST_MAX") req/s)"
+    elif [ "$round" = 1 ]; then
+      echo "== fixed rate for CPU per decision: $CPU_RATE req/s (given)"
+    fi
+    for s in $(rotate "$round" $FIXED_SERVERS); do
+      run fixed-rate "open loop at $CPU_RATE req/s: CPU per decision and latency" "$s" "$round" \
+        --mode open --rate "$CPU_RATE" "${UNIFORM[@]}"
+    done
+  fi
   # 6: latency in open loop at half of Tollgate's own maximum (round 1), Tollgate against echo.
-  if [ "$QUICK" = 0 ]; then
+  if selected open-half-tollgate; then
     if [ -z "${HALF_TG:-}" ]; then
-      TG_FILE=$(ls "$RUNS"/*-closed-1d-uniform-tollgate-r1.json | head -1)
+      TG_FILE=$(closed_file_of tollgate)
       HALF_TG=$(half_of "$(throughput_of "$TG_FILE")")
     fi
     for s in $(rotate "$round" tollgate echo); do
@@ -374,29 +615,37 @@ for round in $(seq 1 "$ROUNDS"); do
     done
   fi
   # 3: four descriptors per request.
-  for s in $(rotate "$round" tollgate echo); do
-    run closed-4d-uniform "closed loop, 4 descriptors, uniform keys" "$s" "$round" \
-      "${CLOSED[@]}" "${UNIFORM[@]}" --descriptors 4
-  done
+  if selected closed-4d-uniform; then
+    for s in $(rotate "$round" tollgate echo); do
+      run closed-4d-uniform "closed loop, 4 descriptors, uniform keys" "$s" "$round" \
+        "${CLOSED[@]}" "${UNIFORM[@]}" --descriptors 4
+    done
+  fi
   # 4: hot keys.
-  run closed-1d-zipf "closed loop, 1 descriptor, Zipf s=1.1" tollgate "$round" \
-    "${CLOSED[@]}" --keys "zipf:$KEYS:1.1"
-  run closed-1d-single "closed loop, 1 descriptor, one key for everything" tollgate "$round" \
-    "${CLOSED[@]}" --keys single
-  # 5: two members, the client spreading calls over both.
-  run closed-1d-2members "closed loop, two members on this machine" tollgate-2members "$round" \
-    "${CLOSED[@]}" "${UNIFORM[@]}"
+  if selected closed-1d-zipf; then
+    run closed-1d-zipf "closed loop, 1 descriptor, Zipf s=1.1" tollgate "$round" \
+      "${CLOSED[@]}" --keys "zipf:$KEYS:1.1"
+  fi
+  if selected closed-1d-single; then
+    run closed-1d-single "closed loop, 1 descriptor, one key for everything" tollgate "$round" \
+      "${CLOSED[@]}" --keys single
+  fi
   # Tollgate's own check API (usage plans), over its declared keys.
-  run check-api "closed loop, tollgate.v1.CheckService/Check, $CHECK_KEYS keys in a plan" \
-    tollgate "$round" --target check --api-key-prefix "$KEY_PREFIX" "${CLOSED[@]}" \
-    --keys "uniform:$CHECK_KEYS"
-  # 8: HTTP: the upstream directly, through nginx, through the gateway adapter (when given).
-  for s in $(rotate "$round" $HTTP_SERVERS); do
-    run http-proxy "closed loop over HTTP: upstream directly, via nginx, via the adapter" "$s" \
-      "$round" "${CLOSED[@]}" --keys "uniform:$KEYS"
-  done
+  if selected check-api; then
+    run check-api "closed loop, tollgate.v1.CheckService/Check, $CHECK_KEYS keys in a plan" \
+      tollgate "$round" --target check --api-key-prefix "$KEY_PREFIX" "${CLOSED[@]}" \
+      --keys "uniform:$CHECK_KEYS"
+  fi
+  # 8: HTTP: the upstream directly, through nginx, through the gateway adapter. The HTTP target
+  # opens at most 64 connections (--connections), in closed and open loop alike.
+  if selected http-proxy; then
+    for s in $(rotate "$round" $HTTP_SERVERS); do
+      run http-proxy "closed loop over HTTP: upstream directly, via nginx, via the adapter" "$s" \
+        "$round" "${CLOSED[@]}" --keys "uniform:$KEYS"
+    done
+  fi
   # 8: added latency at half load: open loop at half of the direct upstream's maximum (round 1).
-  if [ "$QUICK" = 0 ]; then
+  if selected http-half-load; then
     if [ -z "${HALF_HTTP:-}" ]; then
       UP_FILE=$(ls "$RUNS"/*-http-proxy-upstream-direct-r1.json | head -1)
       HALF_HTTP=$(half_of "$(throughput_of "$UP_FILE")")
@@ -409,16 +658,10 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 # --- 7: memory: MEMORY_KEYS active keys in the two-member cluster, heap after a full GC --------
-heap_used_mib() { # pid -> MiB used after a full GC
-  jcmd "$1" GC.run >/dev/null 2>&1 || true
-  # G1 prints one "garbage-first heap total ..., used NK" line; Serial and Parallel one per
-  # generation. Metaspace is not heap.
-  jcmd "$1" GC.heap_info 2>/dev/null | awk '/(heap|generation) +total/ {
-      for (i = 1; i <= NF; i++) if ($i == "used") { v = $(i + 1); sub(/K,?$/, "", v); sum += v } }
-    END { printf "%.0f", sum / 1024 }'
-}
 MEMORY=""
-if command -v jcmd >/dev/null; then
+if ! selected memory; then
+  MEMORY="Memory (target 7): not measured (not selected)."
+elif command -v jcmd >/dev/null; then
   BEFORE_A=- BEFORE_B=-
   if [ "$QUICK" = 0 ]; then
     BEFORE_A=$(heap_used_mib "$PID_tollgate2a") BEFORE_B=$(heap_used_mib "$PID_tollgate2b")

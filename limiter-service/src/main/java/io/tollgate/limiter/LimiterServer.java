@@ -18,7 +18,7 @@ import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.grid.HazelcastCatalog;
-import io.tollgate.limiter.grid.HazelcastLimitStore;
+import io.tollgate.limiter.grid.BucketedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
 import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
@@ -70,6 +70,7 @@ public final class LimiterServer {
   private final HealthStatusManager health = new HealthStatusManager();
   private volatile boolean serving;
   private HazelcastInstance member;
+  private BucketedLimitStore counters;
   private Server grpc;
   private ExecutorService grpcExecutor;
   private HttpEndpoints http;
@@ -133,7 +134,8 @@ public final class LimiterServer {
         });
     ShareGrid.configure(config, clock);
     member = GridMember.start(config);
-    HazelcastLimitStore store = new HazelcastLimitStore(member);
+    BucketedLimitStore store = new BucketedLimitStore(member, clock);
+    counters = store;
     registerGridGauges(store);
     HazelcastCatalog catalogStore = new HazelcastCatalog(member, database.plans(),
         database.keys(), quotaRepository);
@@ -200,7 +202,7 @@ public final class LimiterServer {
     LOG.info("ready");
   }
 
-  private void registerGridGauges(HazelcastLimitStore store) {
+  private void registerGridGauges(BucketedLimitStore store) {
     metrics.gauge("ratelimit.cluster.members", "Members in the cluster",
         () -> member.getCluster().getMembers().size());
     metrics.gauge("ratelimit.cluster.partitions", "Partitions in the cluster",
@@ -219,9 +221,16 @@ public final class LimiterServer {
           return n;
         });
     metrics.gauge("ratelimit.counters.owned_entries",
-        "Limit states whose primary is on this member", store::localOwnedEntries);
+        "Limit states whose primary is on this member (as of the last sweep)", store::localOwnedEntries);
     metrics.gauge("ratelimit.counters.backup_entries",
-        "Limit states backed up on this member", store::localBackupEntries);
+        "Limit states backed up on this member (as of the last sweep)", store::localBackupEntries);
+    // Their ratio is the batching: decisions carried per grid operation.
+    metrics.functionCounter("ratelimit.counters.grid_operations",
+        "Grid operations sent by this member with limit decisions and refunds",
+        s -> ((BucketedLimitStore) s).batchesSent(), store);
+    metrics.functionCounter("ratelimit.counters.grid_calls",
+        "Limit decisions and refunds sent by this member to the grid",
+        s -> ((BucketedLimitStore) s).callsSent(), store);
   }
 
   /** Stops in order; safe to call more than once. */
@@ -260,6 +269,9 @@ public final class LimiterServer {
     Catalog c = catalog.get();
     if (c != null) {
       c.close();
+    }
+    if (counters != null) {
+      counters.close();
     }
     if (member != null && member.getLifecycleService().isRunning()) {
       // A graceful shutdown hands this member's partitions (and their pending quota writes) to

@@ -21,9 +21,9 @@ import java.util.concurrent.CompletionStage;
  * {@link AcquireProcessor}, {@link RefundProcessor} and (calendar quotas)
  * {@link QuotaAdjustProcessor} on the key's owner.
  *
- * <p>Calls return the grid's own future; its completion runs on the thread that receives the
- * answer (a partition thread for local keys, a response thread for remote ones), so callers must
- * attach only short, non-blocking callbacks.
+ * <p>Calls return the grid's own future, whose callbacks run on Hazelcast's callback executor;
+ * callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
+ * threads is started from a sender thread (see {@link GridThreads}).
  */
 public final class HazelcastLimitStore implements LimitStore {
 
@@ -47,6 +47,7 @@ public final class HazelcastLimitStore implements LimitStore {
    * managed context that gives processors the member's clock.
    */
   public static void configure(Config config, WallClock clock) {
+    // Also configures the map of BucketedLimitStore.
     GridSerialization.register(config);
     config.addMapConfig(new MapConfig(COUNTERS_MAP)
         // One synchronous backup: a decision is acknowledged only after the backup holds it, so
@@ -56,11 +57,23 @@ public final class HazelcastLimitStore implements LimitStore {
         // Entry processors are the only access; OBJECT keeps the state deserialized on the owner.
         .setInMemoryFormat(InMemoryFormat.OBJECT)
         .setStatisticsEnabled(true));
+    // The rules' counters, by bucket (see BucketedLimitStore): the same guarantees, one
+    // synchronous backup holding every acknowledged decision.
+    config.addMapConfig(new MapConfig(BucketedLimitStore.BUCKETS_MAP)
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setStatisticsEnabled(true));
+    BucketStats stats = new BucketStats();
+    config.getUserContext().put(BucketStats.class.getName(), stats);
     ManagedContext previous = config.getManagedContext();
     config.setManagedContext(object -> {
       Object o = previous == null ? object : previous.initialize(object);
       if (o instanceof ClockAware aware) {
         aware.setClock(clock);
+      }
+      if (o instanceof BucketStats.Aware aware) {
+        aware.setBucketStats(stats);
       }
       return o;
     });
@@ -68,12 +81,14 @@ public final class HazelcastLimitStore implements LimitStore {
 
   @Override
   public CompletionStage<Decision> acquire(String key, LimitAlgorithm algorithm, long permits) {
-    return counters.submitToKey(key, new AcquireProcessor(algorithm, permits));
+    return GridThreads.start(() -> counters.submitToKey(
+        key, new AcquireProcessor(algorithm, permits)));
   }
 
   @Override
   public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
-    return counters.submitToKey(key, new RefundProcessor(algorithm, decision));
+    return GridThreads.start(() -> counters.submitToKey(
+        key, new RefundProcessor(algorithm, decision)));
   }
 
   /**
@@ -85,7 +100,8 @@ public final class HazelcastLimitStore implements LimitStore {
    */
   public CompletionStage<QuotaSnapshot> grantQuota(String key, CalendarQuota quota,
       long remaining) {
-    return counters.submitToKey(key, QuotaAdjustProcessor.grant(quota, remaining));
+    return GridThreads.start(() -> counters.submitToKey(
+        key, QuotaAdjustProcessor.grant(quota, remaining)));
   }
 
   /**
@@ -95,12 +111,14 @@ public final class HazelcastLimitStore implements LimitStore {
    * @return the quota after the change
    */
   public CompletionStage<QuotaSnapshot> resetQuota(String key, CalendarQuota quota) {
-    return counters.submitToKey(key, QuotaAdjustProcessor.reset(quota));
+    return GridThreads.start(() -> counters.submitToKey(
+        key, QuotaAdjustProcessor.reset(quota)));
   }
 
   /** Reads {@code quota} for {@code key} as it stands now; changes nothing. */
   public CompletionStage<QuotaSnapshot> readQuota(String key, CalendarQuota quota) {
-    return counters.submitToKey(key, new QuotaReadProcessor(quota));
+    return GridThreads.start(() -> counters.submitToKey(
+        key, new QuotaReadProcessor(quota)));
   }
 
   /** Entries whose primary is on this member. */

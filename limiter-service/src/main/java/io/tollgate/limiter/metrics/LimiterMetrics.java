@@ -126,6 +126,13 @@ public final class LimiterMetrics {
     Gauge.builder(name, value).description(description).register(registry);
   }
 
+  /** Registers a monotonic counter read at scrape time. */
+  public void functionCounter(String name, String description,
+      java.util.function.ToDoubleFunction<Object> value, Object source) {
+    io.micrometer.core.instrument.FunctionCounter.builder(name, source, value)
+        .description(description).register(registry);
+  }
+
   /** The Prometheus text exposition of every meter. */
   public String scrape() {
     return registry.scrape();

@@ -15,6 +15,7 @@ import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import com.hazelcast.nio.serialization.StreamSerializer;
 import io.tollgate.limiter.algorithm.ShareTable;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.grid.GridThreads;
 import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
@@ -82,13 +83,15 @@ public final class ShareGrid {
    */
   public CompletionStage<long[]> report(String key, String stream, long demandPerWindow,
       ShareTable.Params params) {
-    return shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params))
+    return GridThreads.start(
+        () -> shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params)))
         .thenApply(r -> (long[]) r);
   }
 
   /** Removes a stream's grant under {@code key} (its proxy was told to abandon the bucket). */
   public CompletionStage<Boolean> release(String key, String stream) {
-    return shares.submitToKey(key, new ReleaseProcessor(stream)).thenApply(r -> (Boolean) r);
+    return GridThreads.start(() -> shares.submitToKey(key, new ReleaseProcessor(stream)))
+        .thenApply(r -> (Boolean) r);
   }
 
   /** A copy of the table under {@code key}, or {@code null}; for tests and diagnostics. */

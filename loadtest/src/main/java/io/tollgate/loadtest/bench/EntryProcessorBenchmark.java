@@ -6,7 +6,9 @@ import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.cluster.GridMember;
+import io.tollgate.limiter.grid.BucketedLimitStore;
 import io.tollgate.limiter.grid.HazelcastLimitStore;
+import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.loadtest.generate.ZipfSampler;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,6 +23,7 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,10 +32,12 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The grid path of one decision on an embedded standalone member: {@code HazelcastLimitStore
- * .acquire} (one {@code submitToKey} with the acquire processor, its state copy, TTL and backup
- * processor) and waiting for the answer. With one member the backup is not sent, so this is the
- * owner-side cost plus Hazelcast's local invocation path.
+ * The grid path of one decision on an embedded standalone member, waiting for the answer, for
+ * both stores: {@code per-key} is {@code HazelcastLimitStore} (one {@code submitToKey} per
+ * decision with the acquire processor, its state copy, TTL and backup processor; the quota
+ * counters still use it) and {@code bucketed} is {@code BucketedLimitStore} (the rules' counters:
+ * calls waiting for a bucket go as one batch). With one member the backup is not sent, so this is
+ * the owner-side cost plus Hazelcast's local invocation path.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -51,7 +56,10 @@ public class EntryProcessorBenchmark {
   private static final int MASK = (1 << 16) - 1;
 
   private HazelcastInstance member;
-  private HazelcastLimitStore store;
+  @Param({"per-key", "bucketed"})
+  public String storeKind;
+
+  private LimitStore store;
   private LimitAlgorithm algorithm;
   private String[] keys;
 
@@ -64,7 +72,8 @@ public class EntryProcessorBenchmark {
     Config config = GridMember.config("bench-" + port, "127.0.0.1", port, List.of(),
         WallClock.SYSTEM);
     member = GridMember.start(config);
-    store = new HazelcastLimitStore(member);
+    store = "bucketed".equals(storeKind) ? new BucketedLimitStore(member, WallClock.SYSTEM)
+        : new HazelcastLimitStore(member);
     algorithm = LimitAlgorithm.of(LimitAlgorithm.Kind.FIXED_WINDOW, 1_000_000, 1_000_000_000L, 0);
     ZipfSampler zipf = new ZipfSampler(KEYS, 1.1);
     SplittableRandom random = new SplittableRandom(7);
@@ -76,6 +85,9 @@ public class EntryProcessorBenchmark {
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    if (store instanceof BucketedLimitStore b) {
+      b.close();
+    }
     member.getLifecycleService().terminate();
   }
 

@@ -539,6 +539,9 @@ public final class ProxyService implements HttpService {
     int status = log.responseHeaders().status().code();
     long nanos = nanoClock.read() - x.startNanos;
     metrics.request(x.stage, x.route, status, nanos);
+    if (!accessLog.enabled()) {
+      return;
+    }
     StringBuilder sb = new StringBuilder(256);
     sb.append("{\"time\":\"").append(x.startTime).append('"');
     sb.append(",\"request_id\":");
@@ -558,7 +561,8 @@ public final class ProxyService implements HttpService {
     sb.append(",\"status\":").append(status);
     sb.append(",\"request_bytes\":").append(log.requestLength());
     sb.append(",\"response_bytes\":").append(log.responseLength());
-    sb.append(",\"duration_ms\":").append(String.format(Locale.ROOT, "%.3f", nanos / 1e6));
+    sb.append(",\"duration_ms\":");
+    appendMillis(sb, nanos);
     sb.append(",\"limiter\":");
     AccessLog.quote(sb, x.limiter);
     sb.append(",\"key_id\":");
@@ -569,5 +573,19 @@ public final class ProxyService implements HttpService {
     AccessLog.quote(sb, x.upstream);
     sb.append('}');
     accessLog.write(sb.toString());
+  }
+
+  /** {@code nanos} as milliseconds with three decimals (rounded half up), as "%.3f" would. */
+  static void appendMillis(StringBuilder sb, long nanos) {
+    long micros = (Math.max(nanos, 0) + 500) / 1_000;
+    sb.append(micros / 1_000).append('.');
+    long frac = micros % 1_000;
+    if (frac < 100) {
+      sb.append('0');
+    }
+    if (frac < 10) {
+      sb.append('0');
+    }
+    sb.append(frac);
   }
 }

@@ -34,6 +34,11 @@ public final class AccessLog implements AutoCloseable {
     }
   }
 
+  /** Whether lines are written at all; when not, callers need not build them. */
+  public boolean enabled() {
+    return out != null;
+  }
+
   /** Queues one line. */
   public void write(String jsonLine) {
     if (out != null && !queue.offer(jsonLine)) {

@@ -15,14 +15,23 @@ public final class CircuitBreaker {
   /** The breaker's state, for metrics. */
   public enum State { CLOSED, OPEN, HALF_OPEN }
 
-  private int consecutiveFailures;
-  private boolean open;
+  // Written under the lock; volatile so that the closed state's fast paths (below) can read
+  // them without it: every request asks the breaker twice, and all of them share one breaker.
+  private volatile int consecutiveFailures;
+  private volatile boolean open;
   private long openedAtNanos;
-  private boolean probeInFlight;
+  private volatile boolean probeInFlight;
   private long probeStartedNanos;
 
   /** Whether a call may be made now; a true answer in half-open state reserves the probe. */
-  public synchronized boolean tryAcquire(long nowNanos, long openNanos) {
+  public boolean tryAcquire(long nowNanos, long openNanos) {
+    if (!open) {
+      return true;
+    }
+    return tryAcquireOpen(nowNanos, openNanos);
+  }
+
+  private synchronized boolean tryAcquireOpen(long nowNanos, long openNanos) {
     if (!open) {
       return true;
     }
@@ -35,7 +44,16 @@ public final class CircuitBreaker {
   }
 
   /** A call answered. */
-  public synchronized void onSuccess() {
+  public void onSuccess() {
+    if (!open && consecutiveFailures == 0 && !probeInFlight) {
+      // Closed with no failure counted: nothing to reset. A failure recorded concurrently is
+      // as if it came after this success, which an interleaving under the lock could give too.
+      return;
+    }
+    reset();
+  }
+
+  private synchronized void reset() {
     consecutiveFailures = 0;
     open = false;
     probeInFlight = false;

@@ -63,36 +63,82 @@ public final class GatewayMetrics {
     });
   }
 
+  /** The meters of one (stage, route, status): looked up once, then reused. */
+  private record RequestKey(String stage, String route, int status) {}
+
+  private record RequestMeters(Timer timer, Counter errors) {}
+
+  // Registering through a builder on every call costs an id, its tags and a registry lookup per
+  // request; these maps hold each meter once its labels were first seen (the labels are bounded
+  // by the config, see above).
+  private final ConcurrentHashMap<RequestKey, RequestMeters> requestMeters =
+      new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Timer> limiterCalls = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> limiterFailures = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter[]> cacheLookups = new ConcurrentHashMap<>();
+
   /** One answered request. */
   public void request(String stage, String route, int status, long nanos) {
-    String s = Integer.toString(status);
-    Timer.builder("gateway_requests").tags("stage", stage, "route", route, "status", s)
-        .description("requests by stage, route and status, and their latency")
-        .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
-    if (status >= 500) {
-      Counter.builder("gateway_request_errors").tags("stage", stage, "route", route, "status", s)
-          .description("requests answered with a 5xx status").register(registry).increment();
+    RequestKey key = new RequestKey(stage, route, status);
+    RequestMeters m = requestMeters.get(key);
+    if (m == null) {
+      m = requestMeters.computeIfAbsent(key, this::newRequestMeters);
     }
+    m.timer().record(nanos, TimeUnit.NANOSECONDS);
+    if (m.errors() != null) {
+      m.errors().increment();
+    }
+  }
+
+  private RequestMeters newRequestMeters(RequestKey k) {
+    String s = Integer.toString(k.status());
+    Timer timer = Timer.builder("gateway_requests")
+        .tags("stage", k.stage(), "route", k.route(), "status", s)
+        .description("requests by stage, route and status, and their latency")
+        .publishPercentileHistogram().register(registry);
+    Counter errors = k.status() < 500 ? null : Counter.builder("gateway_request_errors")
+        .tags("stage", k.stage(), "route", k.route(), "status", s)
+        .description("requests answered with a 5xx status").register(registry);
+    return new RequestMeters(timer, errors);
   }
 
   /** A cache lookup of a cacheable request. */
   public void cache(String stage, boolean hit) {
-    Counter.builder("gateway_cache_requests").tags("stage", stage, "result", hit ? "hit" : "miss")
-        .description("cache lookups").register(registry).increment();
+    Counter[] c = cacheLookups.get(stage);
+    if (c == null) {
+      c = cacheLookups.computeIfAbsent(stage, st -> new Counter[] {
+          cacheCounter(st, "miss"), cacheCounter(st, "hit")});
+    }
+    c[hit ? 1 : 0].increment();
+  }
+
+  private Counter cacheCounter(String stage, String result) {
+    return Counter.builder("gateway_cache_requests").tags("stage", stage, "result", result)
+        .description("cache lookups").register(registry);
   }
 
   /** One limiter call that answered ({@code result} its verdict) or failed ({@code error}). */
   public void limiterCall(String result, long nanos) {
-    Timer.builder("gateway_limiter_calls").tag("result", result)
-        .description("calls to the limiter and their latency")
-        .publishPercentileHistogram().register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    Timer t = limiterCalls.get(result);
+    if (t == null) {
+      t = limiterCalls.computeIfAbsent(result, r -> Timer.builder("gateway_limiter_calls")
+          .tag("result", r)
+          .description("calls to the limiter and their latency")
+          .publishPercentileHistogram().register(registry));
+    }
+    t.record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** A check with no answer. */
   public void limiterFailure(String reason) {
-    Counter.builder("gateway_limiter_failures").tag("reason", reason)
-        .description("checks the limiter did not answer; the failure mode decided")
-        .register(registry).increment();
+    Counter c = limiterFailures.get(reason);
+    if (c == null) {
+      c = limiterFailures.computeIfAbsent(reason, r -> Counter.builder("gateway_limiter_failures")
+          .tag("reason", r)
+          .description("checks the limiter did not answer; the failure mode decided")
+          .register(registry));
+    }
+    c.increment();
   }
 
   /** A config load or reload. */

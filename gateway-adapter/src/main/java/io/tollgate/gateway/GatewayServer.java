@@ -2,6 +2,7 @@ package io.tollgate.gateway;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.CommonPools;
 import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
@@ -54,7 +55,8 @@ public final class GatewayServer implements AutoCloseable {
     this.decisions = new DecisionClient(settings.limiter(), metrics, System::nanoTime);
     metrics.breakerGauge(() -> decisions.breakerState(config.get().limiter())
         == CircuitBreaker.State.CLOSED ? 0 : 1);
-    this.upstreams = new UpstreamClient();
+    // The proxy port and the upstream client share the event loops, so an exchange stays on one.
+    this.upstreams = new UpstreamClient(CommonPools.workerGroup());
     this.accessLog = new AccessLog(accessLogStream(settings.accessLog()),
         metrics.accessLogDropped());
     ProxyService service = new ProxyService(config::get, caches::get, decisions, upstreams,
@@ -63,6 +65,7 @@ public final class GatewayServer implements AutoCloseable {
     GatewayConfig.ServerLimits limits = initial.server();
     this.proxy = Server.builder()
         .http(new InetSocketAddress(settings.bind(), settings.port()))
+        .workerGroup(CommonPools.workerGroup(), false)
         .maxRequestLength(limits.maxBodyBytes())
         .http1MaxHeaderSize(limits.maxHeaderBytes())
         .http2MaxHeaderListSize(limits.maxHeaderBytes())

@@ -8,10 +8,12 @@ import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.QueryParams;
+import com.linecorp.armeria.common.RequestContext;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.RequestHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.common.util.SafeCloseable;
 import com.linecorp.armeria.common.util.TimeoutMode;
 import com.linecorp.armeria.common.logging.RequestLog;
 import com.linecorp.armeria.server.HttpService;
@@ -36,6 +38,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -179,8 +182,29 @@ public final class ProxyService implements HttpService {
         .setCost(1)
         .build();
     boolean keySent = !key.isEmpty();
-    return HttpResponse.of(decisions.check(check, cfg.limiter())
-        .thenApplyAsync(d -> afterCheck(ctx, req, cfg, m, d, x, keySent), ctx.eventLoop()));
+    CompletableFuture<HttpResponse> res = new CompletableFuture<>();
+    decisions.check(check, cfg.limiter()).thenAccept(d -> {
+      // The rest runs on the request's event loop, in its context: at once when the answer
+      // arrived there, else handed to it (a task and a wake-up).
+      RequestContext current = RequestContext.currentOrNull();
+      if (ctx.eventLoop().inEventLoop() && (current == null || current == ctx)) {
+        try (SafeCloseable ignored = current == null ? ctx.push() : null) {
+          continueAfterCheck(res, ctx, req, cfg, m, d, x, keySent);
+        }
+      } else {
+        ctx.eventLoop().execute(() -> continueAfterCheck(res, ctx, req, cfg, m, d, x, keySent));
+      }
+    });
+    return HttpResponse.of(res);
+  }
+
+  private void continueAfterCheck(CompletableFuture<HttpResponse> res, ServiceRequestContext ctx,
+      HttpRequest req, GatewayConfig cfg, Match m, Decision d, Exchange x, boolean keySent) {
+    try {
+      res.complete(afterCheck(ctx, req, cfg, m, d, x, keySent));
+    } catch (Throwable t) {
+      res.completeExceptionally(t);
+    }
   }
 
   private HttpResponse afterCheck(ServiceRequestContext ctx, HttpRequest req, GatewayConfig cfg,
@@ -539,6 +563,9 @@ public final class ProxyService implements HttpService {
     int status = log.responseHeaders().status().code();
     long nanos = nanoClock.read() - x.startNanos;
     metrics.request(x.stage, x.route, status, nanos);
+    if (!accessLog.enabled()) {
+      return;
+    }
     StringBuilder sb = new StringBuilder(256);
     sb.append("{\"time\":\"").append(x.startTime).append('"');
     sb.append(",\"request_id\":");
@@ -558,7 +585,8 @@ public final class ProxyService implements HttpService {
     sb.append(",\"status\":").append(status);
     sb.append(",\"request_bytes\":").append(log.requestLength());
     sb.append(",\"response_bytes\":").append(log.responseLength());
-    sb.append(",\"duration_ms\":").append(String.format(Locale.ROOT, "%.3f", nanos / 1e6));
+    sb.append(",\"duration_ms\":");
+    appendMillis(sb, nanos);
     sb.append(",\"limiter\":");
     AccessLog.quote(sb, x.limiter);
     sb.append(",\"key_id\":");
@@ -569,5 +597,19 @@ public final class ProxyService implements HttpService {
     AccessLog.quote(sb, x.upstream);
     sb.append('}');
     accessLog.write(sb.toString());
+  }
+
+  /** {@code nanos} as milliseconds with three decimals (rounded half up), as "%.3f" would. */
+  static void appendMillis(StringBuilder sb, long nanos) {
+    long micros = (Math.max(nanos, 0) + 500) / 1_000;
+    sb.append(micros / 1_000).append('.');
+    long frac = micros % 1_000;
+    if (frac < 100) {
+      sb.append('0');
+    }
+    if (frac < 10) {
+      sb.append('0');
+    }
+    sb.append(frac);
   }
 }

@@ -2,6 +2,8 @@ package io.tollgate.gateway;
 
 import com.linecorp.armeria.client.ClientFactory;
 import com.linecorp.armeria.client.Endpoint;
+import com.linecorp.armeria.client.EventLoopScheduler;
+import com.linecorp.armeria.client.endpoint.EndpointGroup;
 import com.linecorp.armeria.client.RequestOptions;
 import com.linecorp.armeria.client.ResponseTimeoutException;
 import com.linecorp.armeria.client.UnprocessedRequestException;
@@ -13,11 +15,18 @@ import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.RequestHeadersBuilder;
+import com.linecorp.armeria.common.CommonPools;
 import com.linecorp.armeria.common.SessionProtocol;
 import com.linecorp.armeria.common.util.Exceptions;
+import com.linecorp.armeria.common.util.ReleasableHolder;
 import io.tollgate.gateway.GatewayConfig.Route;
 import io.tollgate.gateway.GatewayConfig.Upstream;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -41,12 +50,55 @@ public final class UpstreamClient implements AutoCloseable {
   private final ConcurrentHashMap<Upstream, WebClient> clients = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, AtomicInteger> nextUpstream = new ConcurrentHashMap<>();
 
+  /** A client on Armeria's common event loops, the ones the proxy port serves on. */
   public UpstreamClient() {
+    this(CommonPools.workerGroup());
+  }
+
+  /** A client whose connections live on {@code workerGroup}, the proxy server's event loops. */
+  public UpstreamClient(EventLoopGroup workerGroup) {
     this.factory = ClientFactory.builder()
+        .workerGroup(workerGroup, false)
+        .eventLoopSchedulerFactory(SameEventLoopScheduler::new)
         // A dead upstream is found out quickly, so retries on the next one stay cheap.
         .connectTimeout(Duration.ofSeconds(2))
         .idleTimeout(Duration.ofSeconds(60))
         .build();
+  }
+
+  /**
+   * Sends each upstream request on the event loop it is made from, the one of the client
+   * exchange it belongs to, so the upstream's answer is read and relayed on one thread. Armeria's
+   * default picks an event loop per endpoint: the upstream exchange then ran on another thread
+   * than the client's, and every request and answer crossed between two event loops (a task
+   * queue and a wake-up each way). Connections are pooled per event loop, as before. A call from
+   * any other thread gets the group's event loops in turn.
+   */
+  static final class SameEventLoopScheduler implements EventLoopScheduler {
+    private final List<Held> loops = new ArrayList<>();
+    private final AtomicInteger next = new AtomicInteger();
+
+    SameEventLoopScheduler(EventLoopGroup group) {
+      for (EventExecutor e : group) {
+        loops.add(new Held((EventLoop) e));
+      }
+    }
+
+    @Override
+    public ReleasableHolder<EventLoop> acquire(SessionProtocol protocol,
+        EndpointGroup endpointGroup, Endpoint endpoint) {
+      for (Held h : loops) {
+        if (h.get().inEventLoop()) {
+          return h;
+        }
+      }
+      return loops.get(Math.floorMod(next.getAndIncrement(), loops.size()));
+    }
+
+    private record Held(EventLoop get) implements ReleasableHolder<EventLoop> {
+      @Override
+      public void release() {}
+    }
   }
 
   /**

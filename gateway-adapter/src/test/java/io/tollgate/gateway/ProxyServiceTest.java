@@ -32,4 +32,16 @@ class ProxyServiceTest {
     assertNull(ProxyService.withoutParameter("api_key=s", "api_key"));
     assertEquals("a=1", ProxyService.withoutParameter("a=1", null));
   }
+
+  @Test
+  void durationsAreWrittenAsMillisecondsWithThreeDecimals() {
+    for (long nanos : new long[] {0, 499, 500, 1_000, 35_618_000, 35_618_499, 35_618_500,
+        999_999_999, 12_000_000_000L, 1_234_567}) {
+      StringBuilder sb = new StringBuilder();
+      ProxyService.appendMillis(sb, nanos);
+      assertEquals(String.format(java.util.Locale.ROOT, "%.3f",
+          java.math.BigDecimal.valueOf(nanos).movePointLeft(6)
+              .setScale(3, java.math.RoundingMode.HALF_UP)), sb.toString(), "nanos " + nanos);
+    }
+  }
 }

@@ -134,7 +134,12 @@ public final class LimiterServer {
         });
     ShareGrid.configure(config, clock);
     member = GridMember.start(config);
-    BucketedLimitStore store = new BucketedLimitStore(member, clock);
+    // Acquires carry the time left of the gRPC call they decide, read on the calling thread.
+    BucketedLimitStore store = new BucketedLimitStore(member, clock, () -> {
+      io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
+      return deadline == null ? BucketedLimitStore.NO_DEADLINE
+          : deadline.timeRemaining(TimeUnit.NANOSECONDS);
+    });
     counters = store;
     registerGridGauges(store);
     HazelcastCatalog catalogStore = new HazelcastCatalog(member, database.plans(),
@@ -231,6 +236,17 @@ public final class LimiterServer {
     metrics.functionCounter("ratelimit.counters.grid_calls",
         "Limit decisions and refunds sent by this member to the grid",
         s -> ((BucketedLimitStore) s).callsSent(), store);
+    metrics.functionCounter("ratelimit.counters.grid_retries",
+        "Grid operations sent again because their owner left or did not answer",
+        s -> ((BucketedLimitStore) s).retries(), store);
+    metrics.functionCounter("ratelimit.counters.expired_calls",
+        "Limit decisions dropped, not applied, because their deadline passed first",
+        s -> ((BucketedLimitStore) s).expired(), store);
+    java.util.function.LongSupplier unacknowledged = GridMember.unacknowledgedBackups(member);
+    metrics.functionCounter("ratelimit.cluster.unacknowledged_backups",
+        "Grid operations answered from the primary's result because a backup did not "
+            + "acknowledge in time (e.g. it crashed)",
+        s -> unacknowledged.getAsLong(), store);
   }
 
   /** Stops in order; safe to call more than once. */

@@ -49,9 +49,13 @@ public final class GridMember {
     // A decision waits on the grid; fail a call after 5 s (default 60 s) so a stuck partition
     // turns into UNAVAILABLE rather than a pile of waiting calls.
     config.setProperty("hazelcast.operation.call.timeout.millis", "5000");
-    // A change whose backup did not acknowledge in time fails the call (UNAVAILABLE) instead of
-    // being answered as if it were safe: an answered decision is always on two members.
-    config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "true");
+    // A change whose backup did not acknowledge in time is answered with the primary's result:
+    // the owner has applied it, so the answer never admits too much, while failing it would
+    // answer UNAVAILABLE, which Envoy treats as "allow". Such answers are counted (see
+    // unacknowledgedBackups). The backup timeout (default 5 s) bounds how long a call waits for
+    // the acknowledgement of a backup on a member that just crashed.
+    config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "false");
+    config.setProperty("hazelcast.operation.backup.timeout.millis", "1500");
     // Members listed up front join quickly; the default waits 5 s before forming the cluster.
     config.setProperty("hazelcast.wait.seconds.before.join", "1");
     config.setProperty("hazelcast.graceful.shutdown.max.wait", "60");
@@ -116,6 +120,20 @@ public final class GridMember {
         t.setDaemon(true);
         return t;
       });
+
+  /**
+   * Operations of this member whose backups did not all acknowledge within the backup timeout,
+   * answered with the primary's result; read from the member's own invocation statistics.
+   * Always 0 for a member that is not Hazelcast's own implementation.
+   */
+  public static java.util.function.LongSupplier unacknowledgedBackups(HazelcastInstance member) {
+    if (member instanceof com.hazelcast.instance.impl.HazelcastInstanceProxy proxy) {
+      com.hazelcast.internal.metrics.LongGauge gauge = proxy.getOriginal().node.getNodeEngine()
+          .getMetricsRegistry().newLongGauge("operation.invocations.backupTimeouts");
+      return gauge::read;
+    }
+    return () -> 0;
+  }
 
   /** Starts a member and logs membership changes. */
   public static HazelcastInstance start(Config config) {

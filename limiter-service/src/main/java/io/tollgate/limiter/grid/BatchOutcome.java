@@ -15,19 +15,32 @@ final class BatchOutcome implements IdentifiedDataSerializable {
   private static final byte DECISION = 0;
   private static final byte REFUND = 1;
   private static final byte ERROR = 2;
+  private static final byte EXPIRED = 3;
 
   private Decision[] decisions;
   private boolean[] refunded;
   /** Per call: why it could not be applied, or {@code null}. */
   private String[] errors;
+  /** Per call: whether it was dropped because its deadline had passed; {@code null} if none. */
+  private boolean[] expired;
 
   /** For deserialization. */
   public BatchOutcome() {}
 
   BatchOutcome(Decision[] decisions, boolean[] refunded, String[] errors) {
+    this(decisions, refunded, errors, null);
+  }
+
+  BatchOutcome(Decision[] decisions, boolean[] refunded, String[] errors, boolean[] expired) {
     this.decisions = decisions;
     this.refunded = refunded;
     this.errors = errors;
+    this.expired = expired;
+  }
+
+  /** Whether the call at {@code i} was dropped, not applied, because its deadline had passed. */
+  boolean expired(int i) {
+    return expired != null && expired[i];
   }
 
   /** Why the call at {@code i} could not be applied, or {@code null} when it was. */
@@ -63,7 +76,9 @@ final class BatchOutcome implements IdentifiedDataSerializable {
   public void writeData(ObjectDataOutput out) throws IOException {
     out.writeInt(decisions.length);
     for (int i = 0; i < decisions.length; i++) {
-      if (error(i) != null) {
+      if (expired(i)) {
+        out.writeByte(EXPIRED);
+      } else if (error(i) != null) {
         out.writeByte(ERROR);
         out.writeString(errors[i]);
       } else if (decisions[i] != null) {
@@ -89,6 +104,12 @@ final class BatchOutcome implements IdentifiedDataSerializable {
       switch (kind) {
         case DECISION -> decisions[i] = GridSerialization.readDecision(in);
         case REFUND -> refunded[i] = in.readBoolean();
+        case EXPIRED -> {
+          if (expired == null) {
+            expired = new boolean[n];
+          }
+          expired[i] = true;
+        }
         case ERROR -> {
           if (errors == null) {
             errors = new String[n];

@@ -34,17 +34,35 @@ final class BatchProcessor
   private long[] permits;
   /** The decision to hand back, or {@code null} for an acquire. */
   private Decision[] refunds;
+  /**
+   * Per call: the epoch nanosecond after which it is dropped, not applied (the owner's clock
+   * decides); {@link Long#MAX_VALUE} for none.
+   */
+  private long[] deadlines;
   private transient WallClock clock = WallClock.SYSTEM;
   private transient BucketBackupProcessor backup;
 
   /** For deserialization. */
   public BatchProcessor() {}
 
+  /** A batch whose calls have no deadline. */
   BatchProcessor(String[] keys, LimitAlgorithm[] algorithms, long[] permits, Decision[] refunds) {
+    this(keys, algorithms, permits, refunds, noDeadlines(keys.length));
+  }
+
+  private static long[] noDeadlines(int n) {
+    long[] d = new long[n];
+    Arrays.fill(d, Long.MAX_VALUE);
+    return d;
+  }
+
+  BatchProcessor(String[] keys, LimitAlgorithm[] algorithms, long[] permits, Decision[] refunds,
+      long[] deadlines) {
     this.keys = keys;
     this.algorithms = algorithms;
     this.permits = permits;
     this.refunds = refunds;
+    this.deadlines = deadlines;
   }
 
   @Override
@@ -67,9 +85,17 @@ final class BatchProcessor
     LimitState[] changedStates = null;
     long[] changedExpiry = null;
     String[] errors = null;
+    boolean[] expired = null;
     int changes = 0;
     for (int i = 0; i < n; i++) {
       LimitAlgorithm algorithm = algorithms[i];
+      if (refunds[i] == null && deadlines[i] <= now) {
+        if (expired == null) {
+          expired = new boolean[n];
+        }
+        expired[i] = true;
+        continue;
+      }
       LimitState state;
       try {
         state = apply(bucket, i, now, nowMillis, decisions, refunded);
@@ -101,7 +127,7 @@ final class BatchProcessor
       backup = new BucketBackupProcessor(Arrays.copyOf(changedKeys, changes),
           Arrays.copyOf(changedStates, changes), Arrays.copyOf(changedExpiry, changes));
     }
-    return new BatchOutcome(decisions, refunded, errors);
+    return new BatchOutcome(decisions, refunded, errors, expired);
   }
 
   /**
@@ -156,6 +182,7 @@ final class BatchProcessor
         GridSerialization.writeDecision(out, refunds[i]);
       } else {
         out.writeLong(permits[i]);
+        out.writeLong(deadlines[i]);
       }
     }
   }
@@ -170,13 +197,16 @@ final class BatchProcessor
     algorithms = new LimitAlgorithm[n];
     permits = new long[n];
     refunds = new Decision[n];
+    deadlines = new long[n];
     for (int i = 0; i < n; i++) {
       keys[i] = in.readString();
       algorithms[i] = GridSerialization.readAlgorithm(in);
       if (in.readBoolean()) {
         refunds[i] = GridSerialization.readDecision(in);
+        deadlines[i] = Long.MAX_VALUE;
       } else {
         permits[i] = in.readLong();
+        deadlines[i] = in.readLong();
       }
     }
   }

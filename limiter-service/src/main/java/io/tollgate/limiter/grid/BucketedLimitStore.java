@@ -25,6 +25,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -75,6 +76,19 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
 
   static final int SWEEP_SECONDS = 5;
 
+  /**
+   * How long an acquire may wait for the grid when its caller set no shorter deadline: longer
+   * than the failure detection (10 s, see GridMember), so that a call whose owner crashed is
+   * answered by the new owner instead of failing.
+   */
+  static final long DEFAULT_CALL_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(15);
+
+  /** Pause before a batch whose owner left is sent again, to the partition's new owner. */
+  static final long RETRY_PAUSE_MILLIS = 100;
+
+  /** The caller set no deadline: see {@link #BucketedLimitStore(HazelcastInstance, WallClock, LongSupplier)}. */
+  public static final long NO_DEADLINE = Long.MAX_VALUE;
+
   private static final Logger LOG = Logger.getLogger(BucketedLimitStore.class.getName());
 
   /** Runs a completion on the thread that completes the grid's future. */
@@ -101,12 +115,36 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder callsSent =
       new java.util.concurrent.atomic.LongAdder();
+  /** Batches sent again after their owner left or did not answer. */
+  private final java.util.concurrent.atomic.LongAdder retries =
+      new java.util.concurrent.atomic.LongAdder();
+  /** Acquires dropped, not applied, because their deadline passed before they ran. */
+  private final java.util.concurrent.atomic.LongAdder expired =
+      new java.util.concurrent.atomic.LongAdder();
+  /** The time the caller has left, read on the caller's thread; see the constructor. */
+  private final LongSupplier callerRemainingNanos;
 
   /**
    * Creates a store over the buckets map of a member configured by
    * {@link HazelcastLimitStore#configure}, and starts its sweeper.
    */
   public BucketedLimitStore(HazelcastInstance member, WallClock clock) {
+    this(member, clock, () -> NO_DEADLINE);
+  }
+
+  /**
+   * Creates a store whose acquires carry a deadline: the sooner of
+   * {@link #DEFAULT_CALL_TIMEOUT_NANOS} and what {@code callerRemainingNanos} answers on the
+   * calling thread (e.g. the time left of the gRPC call being decided; {@link #NO_DEADLINE} when
+   * there is none). An acquire whose deadline has passed before it runs on its owner is dropped,
+   * not applied, and fails with {@link StoreUnavailableException}: nobody waits for its answer
+   * any more, and counting it would only take units from later callers. Refunds carry no
+   * deadline: a refund dropped would leave units counted.
+   */
+  public BucketedLimitStore(HazelcastInstance member, WallClock clock,
+      LongSupplier callerRemainingNanos) {
+    this.callerRemainingNanos = Objects.requireNonNull(callerRemainingNanos,
+        "callerRemainingNanos");
     this.buckets = member.getMap(BUCKETS_MAP);
     if (buckets instanceof MapProxyImpl<Integer, CounterBucket> p
         && member instanceof SerializationServiceSupport support) {
@@ -176,14 +214,17 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
 
   @Override
   public CompletionStage<Decision> acquire(String key, LimitAlgorithm algorithm, long permits) {
-    Call call = new Call(key, algorithm, permits, null);
+    long remaining = Math.min(DEFAULT_CALL_TIMEOUT_NANOS, callerRemainingNanos.getAsLong());
+    long deadline = clock.epochNanos() + Math.max(0, remaining);
+    Call call = new Call(key, algorithm, permits, null, deadline);
     lanes[bucketOf(key)].add(call);
     return call.answer;
   }
 
   @Override
   public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
-    Call call = new Call(key, algorithm, 0, Objects.requireNonNull(decision, "decision"));
+    Call call = new Call(key, algorithm, 0, Objects.requireNonNull(decision, "decision"),
+        NO_DEADLINE);
     lanes[bucketOf(key)].add(call);
     return call.answer.thenApply(ignored -> call.refunded);
   }
@@ -233,6 +274,16 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
     return callsSent.sum();
   }
 
+  /** Batches sent again because their owner left or did not answer. */
+  public long retries() {
+    return retries.sum();
+  }
+
+  /** Acquires dropped, not applied, because their deadline passed before they ran. */
+  public long expired() {
+    return expired.sum();
+  }
+
   @Override
   public void close() {
     sweeper.shutdownNow();
@@ -244,15 +295,19 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
     final LimitAlgorithm algorithm;
     final long permits;
     final Decision refund;
+    /** Epoch nanoseconds (store clock) after which the call is dropped, not applied. */
+    final long deadlineNanos;
     final CompletableFuture<Decision> answer = new CompletableFuture<>();
     /** For a refund: whether it changed the state; written before {@link #answer} completes. */
     boolean refunded;
 
-    Call(String key, LimitAlgorithm algorithm, long permits, Decision refund) {
+    Call(String key, LimitAlgorithm algorithm, long permits, Decision refund,
+        long deadlineNanos) {
       this.key = key;
       this.algorithm = algorithm;
       this.permits = permits;
       this.refund = refund;
+      this.deadlineNanos = deadlineNanos;
     }
   }
 
@@ -263,6 +318,11 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
     private final AtomicInteger queued = new AtomicInteger();
     /** Held by the one thread that may send the lane's next batch. */
     private final AtomicBoolean sending = new AtomicBoolean();
+    /**
+     * A batch to send again before any queued call, written and read only by the thread holding
+     * the lane: the calls of a batch whose owner left keep their place ahead of later calls.
+     */
+    private Call[] resend;
 
     Lane(Integer bucketKey) {
       this.bucket = bucketKey;
@@ -293,6 +353,9 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
      * passes to a sender thread, so the next batch goes out while these answers are delivered.
      */
     private void completed(Call[] batch, BatchOutcome outcome, Throwable failure) {
+      if (failure != null && retryable(failure) && scheduleRetry(batch)) {
+        return;
+      }
       boolean gridThread = GridThreads.onGridThread();
       if (gridThread) {
         handOff();
@@ -304,6 +367,32 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
           send();
         }
       }
+    }
+
+    /**
+     * Sends {@code batch} again after a short pause, still holding the lane, unless none of its
+     * calls has time left. Returns whether it will be sent again.
+     */
+    private boolean scheduleRetry(Call[] batch) {
+      long now = clock.epochNanos();
+      long latest = Long.MIN_VALUE;
+      for (Call c : batch) {
+        latest = Math.max(latest, c.deadlineNanos);
+      }
+      if (latest - now <= TimeUnit.MILLISECONDS.toNanos(RETRY_PAUSE_MILLIS)) {
+        return false;
+      }
+      resend = batch;
+      retries.increment();
+      try {
+        sweeper.schedule(() -> GridThreads.SENDER.execute(this::send), RETRY_PAUSE_MILLIS,
+            TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // The store is closing: answer the calls with the failure instead.
+        resend = null;
+        return false;
+      }
+      return true;
     }
 
     /** Passes the held lane to a sender thread if calls wait, else releases it. */
@@ -335,6 +424,9 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
         }
         if (f.isDone()) {
           Throwable failure = failureOf(f);
+          if (failure != null && retryable(failure) && scheduleRetry(batch)) {
+            return;
+          }
           deliver(batch, failure == null ? f.join() : null, failure);
           continue;
         }
@@ -346,6 +438,14 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
 
     /** The next batch, or {@code null} after giving up the lane when nothing waits. */
     private Call[] take() {
+      Call[] again = resend;
+      if (again != null) {
+        resend = null;
+        Call[] live = dropExpired(again, again.length);
+        if (live.length > 0) {
+          return live;
+        }
+      }
       for (;;) {
         ArrayList<Call> batch = null;
         Call c;
@@ -357,7 +457,11 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
         }
         if (batch != null) {
           queued.addAndGet(-batch.size());
-          return batch.toArray(new Call[0]);
+          Call[] live = dropExpired(batch.toArray(new Call[0]), batch.size());
+          if (live.length == 0) {
+            continue;
+          }
+          return live;
         }
         sending.set(false);
         // A call added after the poll but before the release found the lane held: take it.
@@ -367,19 +471,38 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       }
     }
 
+    /** The calls of {@code batch} with time left; the others fail here, unsent. */
+    private Call[] dropExpired(Call[] batch, int n) {
+      long now = clock.epochNanos();
+      int live = 0;
+      for (int i = 0; i < n; i++) {
+        Call c = batch[i];
+        if (c.refund == null && c.deadlineNanos <= now) {
+          expired.increment();
+          c.answer.completeExceptionally(new StoreUnavailableException(
+              "the call's deadline passed before it reached the grid; not applied", null));
+        } else {
+          batch[live++] = c;
+        }
+      }
+      return live == n ? batch : java.util.Arrays.copyOf(batch, live);
+    }
+
     private BatchProcessor processor(Call[] batch) {
       int n = batch.length;
       String[] keys = new String[n];
       LimitAlgorithm[] algorithms = new LimitAlgorithm[n];
       long[] permits = new long[n];
       Decision[] refunds = new Decision[n];
+      long[] deadlines = new long[n];
       for (int i = 0; i < n; i++) {
+        deadlines[i] = batch[i].deadlineNanos;
         keys[i] = batch[i].key;
         algorithms[i] = batch[i].algorithm;
         permits[i] = batch[i].permits;
         refunds[i] = batch[i].refund;
       }
-      return new BatchProcessor(keys, algorithms, permits, refunds);
+      return new BatchProcessor(keys, algorithms, permits, refunds, deadlines);
     }
 
     /** Answers every call of a batch, whatever happens to any one of them. */
@@ -389,6 +512,10 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
         try {
           if (failure != null) {
             call.answer.completeExceptionally(failure);
+          } else if (outcome.expired(i)) {
+            expired.increment();
+            call.answer.completeExceptionally(new StoreUnavailableException(
+                "the call's deadline passed before it ran on its owner; not applied", null));
           } else if (outcome.error(i) != null) {
             call.answer.completeExceptionally(new StoreUnavailableException(
                 "the limit could not be applied: " + outcome.error(i), null));
@@ -431,6 +558,27 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       }
     }, SAME_THREAD);
     return outcome;
+  }
+
+  /**
+   * Whether a batch that failed this way can be sent again: its owner left or was not (or no
+   * longer) the partition's owner, or did not answer in time. The batch may have run on the old
+   * owner before it died, with its result kept by the backup that is now the owner; running it
+   * again then counts its units twice, which can deny a later call but never admits one too
+   * many.
+   */
+  static boolean retryable(Throwable failure) {
+    Throwable t = failure;
+    for (int depth = 0; t != null && depth < 5; depth++, t = t.getCause()) {
+      if (t instanceof com.hazelcast.core.MemberLeftException
+          || t instanceof com.hazelcast.spi.exception.TargetNotMemberException
+          || t instanceof com.hazelcast.spi.exception.RetryableHazelcastException
+          || t instanceof com.hazelcast.core.OperationTimeoutException
+          || t instanceof com.hazelcast.core.IndeterminateOperationStateException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Throwable failureOf(CompletableFuture<?> f) {

@@ -77,4 +77,24 @@ class BatchProcessorTest {
     assertSame(bucket, entry.getValue());
     assertEquals(0, bucket.sweep(TimeUnit.NANOSECONDS.toMillis(clock.epochNanos())));
   }
+
+  @Test
+  void anAcquirePastItsDeadlineIsDroppedNotAppliedAndRefundsStillRun() {
+    Map.Entry<Integer, CounterBucket> entry = new SimpleEntry<>(3, null);
+    Decision taken = run(entry, new BatchProcessor(new String[] {"a"},
+        new LimitAlgorithm[] {limit}, new long[] {1}, new Decision[1])).decision(0);
+    long now = clock.epochNanos();
+    BatchOutcome out = run(entry, new BatchProcessor(new String[] {"a", "a", "b"},
+        new LimitAlgorithm[] {limit, limit, limit}, new long[] {1, 0, 1},
+        new Decision[] {null, taken, null}, new long[] {now, now - 1, now + 1}));
+    assertTrue(out.expired(0), "deadline reached: dropped");
+    assertNull(out.decision(0));
+    assertFalse(out.expired(1), "a refund has no deadline");
+    assertTrue(out.refunded(1));
+    assertFalse(out.expired(2));
+    assertTrue(out.decision(2).allowed());
+    assertEquals(2, run(entry, new BatchProcessor(new String[] {"a"},
+        new LimitAlgorithm[] {limit}, new long[] {0}, new Decision[1])).decision(0).remaining(),
+        "the dropped acquire took nothing, the refund gave its unit back");
+  }
 }

@@ -175,6 +175,24 @@ class BucketedLimitStoreTest extends LimitStoreContractTest {
         () -> ownedEverywhere() == 0 && backupsEverywhere() == 0);
   }
 
+  @Test
+  void anAcquireWhoseCallerHasNoTimeLeftIsDroppedNotApplied() throws Exception {
+    LimitAlgorithm limit = new FixedWindow(5, MINUTE);
+    BucketedLimitStore late = new BucketedLimitStore(members.get(0), clock, () -> 0L);
+    try {
+      CompletableFuture<Decision> dropped = late.acquire("late", limit, 3).toCompletableFuture();
+      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> get(dropped));
+      assertTrue(e.getCause() instanceof io.tollgate.limiter.store.StoreUnavailableException,
+          String.valueOf(e.getCause()));
+      assertEquals(1, late.expired());
+    } finally {
+      late.close();
+    }
+    assertEquals(5, get(stores.get(1).acquire("late", limit, 0).toCompletableFuture())
+        .remaining(), "the dropped acquire took nothing");
+  }
+
   private void sweepEverywhere() {
     stores.forEach(BucketedLimitStore::sweepOwned);
   }

@@ -36,6 +36,8 @@ import io.tollgate.limiter.service.PlanAdmin;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
 import io.tollgate.limiter.store.CatalogStore;
+import io.tollgate.limiter.store.LimitStore;
+import io.tollgate.limiter.store.OverLimitCache;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
@@ -142,12 +144,21 @@ public final class LimiterServer {
     });
     counters = store;
     registerGridGauges(store);
+    // Keys over their limit are denied here, without a grid call, until a unit could be free.
+    LimitStore decisions = store;
+    if (settings.overLimitCacheSize > 0) {
+      OverLimitCache cache = new OverLimitCache(store, settings.overLimitCacheSize, clock);
+      metrics.functionCounter("ratelimit.counters.over_limit_cache_hits",
+          "Limit decisions denied from this member's cache of keys over their limit",
+          c -> ((OverLimitCache) c).hits(), cache);
+      decisions = cache;
+    }
     HazelcastCatalog catalogStore = new HazelcastCatalog(member, database.plans(),
         database.keys(), quotaRepository);
     Catalog plans = new Catalog(catalogStore, planConfig::get);
     catalog.set(plans);
     plans.start();
-    CheckService checks = new CheckService(plans, store, catalogStore.quotas(), clock,
+    CheckService checks = new CheckService(plans, decisions, catalogStore.quotas(), clock,
         metrics);
     PlanAdmin admin = new PlanAdmin(plans, clock);
     adminExecutor = Executors.newFixedThreadPool(4, r -> {
@@ -156,7 +167,7 @@ public final class LimiterServer {
       return t;
     });
 
-    RateLimitService service = new RateLimitService(rules::get, store, metrics,
+    RateLimitService service = new RateLimitService(rules::get, decisions, metrics,
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
             settings.responseHeaders));
 

@@ -73,6 +73,13 @@ public final class Settings {
           + "default ${DEFAULT-VALUE}).")
   double nearLimitRatio;
 
+  @Option(names = "--over-limit-cache-size", paramLabel = "KEYS",
+      defaultValue = "${env:RL_OVER_LIMIT_CACHE_SIZE:-100000}",
+      description = "Keys known to be over their limit that this member remembers and denies "
+          + "without a grid call until a unit could be free again; 0 turns the cache off "
+          + "(RL_OVER_LIMIT_CACHE_SIZE, default ${DEFAULT-VALUE}).")
+  long overLimitCacheSize;
+
   @Option(names = "--shadow-mode", paramLabel = "true|false",
       defaultValue = "${env:RL_SHADOW_MODE:-false}", arity = "0..1", fallbackValue = "true",
       description = "Count as usual but always answer OK (RL_SHADOW_MODE, default "
@@ -207,6 +214,9 @@ public final class Settings {
     }
     if (rlqsMinTtlMillis < 1 || rlqsMinTtlMillis > 86_400_000) {
       return "--rlqs-min-ttl-ms: " + rlqsMinTtlMillis + " is not from 1 to 86400000";
+    }
+    if (overLimitCacheSize < 0 || overLimitCacheSize > 100_000_000) {
+      return "--over-limit-cache-size: " + overLimitCacheSize + " is not from 0 to 100000000";
     }
     if (drainSeconds < 0) {
       return "--drain-seconds: " + drainSeconds + " is negative";

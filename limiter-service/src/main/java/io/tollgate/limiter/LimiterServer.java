@@ -5,7 +5,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.api.AdminAuth;
@@ -180,11 +180,16 @@ public final class LimiterServer {
         .start();
     LOG.info("gRPC listening on " + settings.bind + ":" + grpc.getPort());
 
-    http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort), service,
-        metrics, () -> serving);
+    http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
+        settings.httpLimits(), null, service, metrics, () -> serving);
     adminEndpoints = new AdminEndpoints(admin, checks, auth);
     adminEndpoints.register(http);
-    http.start();
+    try {
+      http.start();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while binding the HTTP port", e);
+    }
     if (!auth.enabled()) {
       LOG.info("admin API closed: no admin token configured");
     }

@@ -1,5 +1,6 @@
 package io.tollgate.limiter;
 
+import io.tollgate.limiter.http.HttpPort;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,6 +129,30 @@ public final class Settings {
           + "interval (RL_RLQS_MIN_TTL_MS, default ${DEFAULT-VALUE}).")
   long rlqsMinTtlMillis;
 
+  @Option(names = "--http-request-timeout-ms",
+      defaultValue = "${env:RL_HTTP_REQUEST_TIMEOUT_MS:-10000}",
+      description = "HTTP: most time from a request's first byte to its last; a slower request "
+          + "gets 408 and its connection closes (RL_HTTP_REQUEST_TIMEOUT_MS, default "
+          + "${DEFAULT-VALUE}).")
+  long httpRequestTimeoutMillis;
+
+  @Option(names = "--http-idle-timeout-ms", defaultValue = "${env:RL_HTTP_IDLE_TIMEOUT_MS:-60000}",
+      description = "HTTP: a connection with no request in progress is closed after this long "
+          + "(RL_HTTP_IDLE_TIMEOUT_MS, default ${DEFAULT-VALUE}).")
+  long httpIdleTimeoutMillis;
+
+  @Option(names = "--http-max-connections",
+      defaultValue = "${env:RL_HTTP_MAX_CONNECTIONS:-10000}",
+      description = "HTTP: connections open at once at most; more are closed on accept "
+          + "(RL_HTTP_MAX_CONNECTIONS, default ${DEFAULT-VALUE}).")
+  int httpMaxConnections;
+
+  /** The HTTP port's bounds. */
+  public HttpPort.Limits httpLimits() {
+    return new HttpPort.Limits(httpRequestTimeoutMillis, httpIdleTimeoutMillis,
+        httpMaxConnections);
+  }
+
   /** Whether unmatched RLQS buckets are denied by default. */
   public boolean rlqsUnmatchedDenyAll() {
     return "deny_all".equals(rlqsUnmatched);
@@ -207,6 +232,16 @@ public final class Settings {
     }
     if (rlqsMinTtlMillis < 1 || rlqsMinTtlMillis > 86_400_000) {
       return "--rlqs-min-ttl-ms: " + rlqsMinTtlMillis + " is not from 1 to 86400000";
+    }
+    if (httpRequestTimeoutMillis < 100 || httpRequestTimeoutMillis > 600_000) {
+      return "--http-request-timeout-ms: " + httpRequestTimeoutMillis
+          + " is not from 100 to 600000";
+    }
+    if (httpIdleTimeoutMillis < 100 || httpIdleTimeoutMillis > 3_600_000) {
+      return "--http-idle-timeout-ms: " + httpIdleTimeoutMillis + " is not from 100 to 3600000";
+    }
+    if (httpMaxConnections < 1) {
+      return "--http-max-connections: " + httpMaxConnections + " is below 1";
     }
     if (drainSeconds < 0) {
       return "--drain-seconds: " + drainSeconds + " is negative";

@@ -57,13 +57,6 @@ public final class LimiterMain {
       return;
     }
 
-    // Slow HTTP clients may not hold a connection forever (seconds; the JDK default is never).
-    System.setProperty("sun.net.httpserver.maxReqTime", "10");
-    System.setProperty("sun.net.httpserver.maxRspTime", "10");
-    // Answers go out at once: without TCP_NODELAY a small answer can wait ~40 ms for the
-    // client's delayed ACK.
-    System.setProperty("sun.net.httpserver.nodelay", "true");
-
     // Signals are handled from the start, so a SIGTERM during start-up still ends in an orderly
     // stop. The stop runs on the main thread, which is not a daemon: the JVM cannot exit half-way
     // through it when the last server thread ends.

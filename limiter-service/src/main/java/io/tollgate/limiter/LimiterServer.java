@@ -5,11 +5,13 @@ import com.hazelcast.core.HazelcastInstance;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.AdminServiceImpl;
+import io.tollgate.limiter.api.CallAdmission;
+import io.tollgate.limiter.api.GrpcConnections;
 import io.tollgate.limiter.api.CheckServiceImpl;
 import io.tollgate.limiter.api.RateLimitServiceImpl;
 import io.tollgate.limiter.cluster.GridMember;
@@ -60,8 +62,8 @@ public final class LimiterServer {
 
   private static final Logger LOG = Logger.getLogger(LimiterServer.class.getName());
 
-  /** HTTP/2 streams one client connection may have open at once (Envoy opens few connections). */
-  private static final int MAX_CALLS_PER_CONNECTION = 10_000;
+  /** Largest gRPC message accepted: a request within every bound is far smaller. */
+  static final int MAX_INBOUND_MESSAGE_BYTES = 1024 * 1024;
 
   private final Settings settings;
   private final WallClock clock;
@@ -74,7 +76,8 @@ public final class LimiterServer {
   private HazelcastInstance member;
   private BucketedLimitStore counters;
   private Server grpc;
-  private ExecutorService grpcExecutor;
+  private CallAdmission admission;
+  private final GrpcConnections grpcConnections = new GrpcConnections();
   private HttpEndpoints http;
   private ConfigWatcher watcher;
   private Database database;
@@ -176,31 +179,57 @@ public final class LimiterServer {
             settings.nearLimitRatio));
 
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
-    // a burst of calls queues instead of growing threads. The queue is not bounded; each client
-    // connection may have at most MAX_CALLS_PER_CONNECTION calls open.
-    int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
-    grpcExecutor = Executors.newFixedThreadPool(threads, r -> {
-      Thread t = new Thread(r, "tollgate-grpc");
-      t.setDaemon(true);
-      return t;
-    });
+    // a burst of calls queues instead of growing threads, and past --grpc-max-queued waiting
+    // calls a new call is answered RESOURCE_EXHAUSTED (CallAdmission).
+    admission = new CallAdmission(settings.grpcThreads(), settings.grpcMaxQueued);
+    metrics.functionCounter("ratelimit.grpc.calls_refused",
+        "gRPC calls answered RESOURCE_EXHAUSTED because the call queue was full",
+        a -> ((CallAdmission) a).refusedCalls(), admission);
+    metrics.gauge("ratelimit.grpc.queued_tasks", "gRPC call tasks waiting for a thread",
+        admission::queuedTasks);
+    metrics.gauge("ratelimit.grpc.connections", "gRPC connections open",
+        grpcConnections::openConnections);
+    metrics.functionCounter("ratelimit.grpc.connections_opened",
+        "gRPC connections accepted since start",
+        c -> ((GrpcConnections) c).openedConnections(), grpcConnections);
     grpc = NettyServerBuilder.forAddress(new InetSocketAddress(settings.bind, settings.grpcPort))
-        .executor(grpcExecutor)
-        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+        .directExecutor()
+        .callExecutor(admission)
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .maxConcurrentCallsPerConnection(settings.grpcMaxCallsPerConnection)
+        // Pings find peers that vanished without a FIN; clients may ping every 10 s, also
+        // without calls (an RLQS stream can be quiet for its whole reporting interval).
+        .keepAliveTime(settings.grpcKeepaliveSeconds, TimeUnit.SECONDS)
+        .keepAliveTimeout(20, TimeUnit.SECONDS)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        // A connection is asked to go away after its age (clients reconnect, possibly to another
+        // member behind a balancer), with 30 s for its calls to end.
+        .maxConnectionAge(settings.grpcMaxConnectionAgeSeconds, TimeUnit.SECONDS)
+        .maxConnectionAgeGrace(30, TimeUnit.SECONDS)
+        .maxConnectionIdle(settings.grpcMaxConnectionIdleSeconds, TimeUnit.SECONDS)
+        .addTransportFilter(grpcConnections)
         .addService(new RateLimitServiceImpl(service, metrics))
         .addService(rlqs)
         .addService(new CheckServiceImpl(checks))
         .addService(ServerInterceptors.intercept(new AdminServiceImpl(admin, adminExecutor), auth))
         .addService(health.getHealthService())
+        // Added last, so it runs first.
+        .intercept(admission.interceptor())
         .build()
         .start();
     LOG.info("gRPC listening on " + settings.bind + ":" + grpc.getPort());
 
-    http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort), service,
-        metrics, () -> serving);
+    http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
+        settings.httpLimits(), null, service, metrics, () -> serving);
     adminEndpoints = new AdminEndpoints(admin, checks, auth);
     adminEndpoints.register(http);
-    http.start();
+    try {
+      http.start();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while binding the HTTP port", e);
+    }
     if (!auth.enabled()) {
       LOG.info("admin API closed: no admin token configured");
     }
@@ -282,7 +311,7 @@ public final class LimiterServer {
         Thread.currentThread().interrupt();
         grpc.shutdownNow();
       }
-      grpcExecutor.shutdown();
+      admission.close();
     }
     if (http != null) {
       http.stop(1);

@@ -1,5 +1,6 @@
 package io.tollgate.limiter;
 
+import io.tollgate.limiter.http.HttpPort;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -135,6 +136,68 @@ public final class Settings {
           + "interval (RL_RLQS_MIN_TTL_MS, default ${DEFAULT-VALUE}).")
   long rlqsMinTtlMillis;
 
+  @Option(names = "--http-request-timeout-ms",
+      defaultValue = "${env:RL_HTTP_REQUEST_TIMEOUT_MS:-10000}",
+      description = "HTTP: most time from a request's first byte to its last; a slower request "
+          + "gets 408 and its connection closes (RL_HTTP_REQUEST_TIMEOUT_MS, default "
+          + "${DEFAULT-VALUE}).")
+  long httpRequestTimeoutMillis;
+
+  @Option(names = "--http-idle-timeout-ms", defaultValue = "${env:RL_HTTP_IDLE_TIMEOUT_MS:-60000}",
+      description = "HTTP: a connection with no request in progress is closed after this long "
+          + "(RL_HTTP_IDLE_TIMEOUT_MS, default ${DEFAULT-VALUE}).")
+  long httpIdleTimeoutMillis;
+
+  @Option(names = "--http-max-connections",
+      defaultValue = "${env:RL_HTTP_MAX_CONNECTIONS:-10000}",
+      description = "HTTP: connections open at once at most; more are closed on accept "
+          + "(RL_HTTP_MAX_CONNECTIONS, default ${DEFAULT-VALUE}).")
+  int httpMaxConnections;
+
+  @Option(names = "--grpc-threads", defaultValue = "${env:RL_GRPC_THREADS:-0}",
+      description = "gRPC: threads that run calls; 0 for max(2, cores) (RL_GRPC_THREADS, default "
+          + "${DEFAULT-VALUE}).")
+  int grpcThreads;
+
+  @Option(names = "--grpc-max-queued", defaultValue = "${env:RL_GRPC_MAX_QUEUED:-1000}",
+      description = "gRPC: calls that may wait for a thread; past this, new calls get "
+          + "RESOURCE_EXHAUSTED (RL_GRPC_MAX_QUEUED, default ${DEFAULT-VALUE}).")
+  int grpcMaxQueued;
+
+  @Option(names = "--grpc-max-calls-per-connection",
+      defaultValue = "${env:RL_GRPC_MAX_CALLS_PER_CONNECTION:-1000}",
+      description = "gRPC: calls (HTTP/2 streams) one connection may have open at once "
+          + "(RL_GRPC_MAX_CALLS_PER_CONNECTION, default ${DEFAULT-VALUE}).")
+  int grpcMaxCallsPerConnection;
+
+  @Option(names = "--grpc-keepalive-seconds", defaultValue = "${env:RL_GRPC_KEEPALIVE_SECONDS:-60}",
+      description = "gRPC: ping a connection quiet for this long; no answer within 20 s closes "
+          + "it (RL_GRPC_KEEPALIVE_SECONDS, default ${DEFAULT-VALUE}).")
+  long grpcKeepaliveSeconds;
+
+  @Option(names = "--grpc-max-connection-age-seconds",
+      defaultValue = "${env:RL_GRPC_MAX_CONNECTION_AGE_SECONDS:-1800}",
+      description = "gRPC: a connection is asked to go away after this long; its calls get 30 s "
+          + "more (RL_GRPC_MAX_CONNECTION_AGE_SECONDS, default ${DEFAULT-VALUE}).")
+  long grpcMaxConnectionAgeSeconds;
+
+  @Option(names = "--grpc-max-connection-idle-seconds",
+      defaultValue = "${env:RL_GRPC_MAX_CONNECTION_IDLE_SECONDS:-3600}",
+      description = "gRPC: a connection without calls for this long is closed "
+          + "(RL_GRPC_MAX_CONNECTION_IDLE_SECONDS, default ${DEFAULT-VALUE}).")
+  long grpcMaxConnectionIdleSeconds;
+
+  /** Threads of the gRPC call pool. */
+  public int grpcThreads() {
+    return grpcThreads > 0 ? grpcThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** The HTTP port's bounds. */
+  public HttpPort.Limits httpLimits() {
+    return new HttpPort.Limits(httpRequestTimeoutMillis, httpIdleTimeoutMillis,
+        httpMaxConnections);
+  }
+
   /** Whether unmatched RLQS buckets are denied by default. */
   public boolean rlqsUnmatchedDenyAll() {
     return "deny_all".equals(rlqsUnmatched);
@@ -217,6 +280,32 @@ public final class Settings {
     }
     if (overLimitCacheSize < 0 || overLimitCacheSize > 100_000_000) {
       return "--over-limit-cache-size: " + overLimitCacheSize + " is not from 0 to 100000000";
+    }
+    if (httpRequestTimeoutMillis < 100 || httpRequestTimeoutMillis > 600_000) {
+      return "--http-request-timeout-ms: " + httpRequestTimeoutMillis
+          + " is not from 100 to 600000";
+    }
+    if (httpIdleTimeoutMillis < 100 || httpIdleTimeoutMillis > 3_600_000) {
+      return "--http-idle-timeout-ms: " + httpIdleTimeoutMillis + " is not from 100 to 3600000";
+    }
+    if (httpMaxConnections < 1) {
+      return "--http-max-connections: " + httpMaxConnections + " is below 1";
+    }
+    if (grpcThreads < 0 || grpcThreads > 1024) {
+      return "--grpc-threads: " + grpcThreads + " is not from 0 to 1024";
+    }
+    if (grpcMaxQueued < 1) {
+      return "--grpc-max-queued: " + grpcMaxQueued + " is below 1";
+    }
+    if (grpcMaxCallsPerConnection < 1) {
+      return "--grpc-max-calls-per-connection: " + grpcMaxCallsPerConnection + " is below 1";
+    }
+    for (long[] v : new long[][] {{grpcKeepaliveSeconds, 0}, {grpcMaxConnectionAgeSeconds, 1},
+        {grpcMaxConnectionIdleSeconds, 2}}) {
+      if (v[0] < 1) {
+        return new String[] {"--grpc-keepalive-seconds", "--grpc-max-connection-age-seconds",
+            "--grpc-max-connection-idle-seconds"}[(int) v[1]] + ": " + v[0] + " is below 1";
+      }
     }
     if (drainSeconds < 0) {
       return "--drain-seconds: " + drainSeconds + " is negative";

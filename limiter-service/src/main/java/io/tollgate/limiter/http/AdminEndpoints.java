@@ -4,7 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
-import com.sun.net.httpserver.HttpExchange;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CreateKeyRequest;
@@ -19,14 +18,15 @@ import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.service.CheckService;
 import io.tollgate.limiter.service.PlanAdmin;
-import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -58,13 +58,16 @@ public final class AdminEndpoints {
 
   private static final long CHECK_TIMEOUT_MILLIS = 10_000;
   private static final int MAX_CHECKS_IN_FLIGHT = 1_000;
+  private static final int MAX_ADMIN_QUEUED = 256;
 
   private final PlanAdmin admin;
   private final CheckService checks;
   private final AdminAuth auth;
-  private final ExecutorService executor = HttpEndpoints.elasticPool(16, "tollgate-http-admin");
-  private final ExecutorService checkExecutor =
-      HttpEndpoints.elasticPool(32, "tollgate-http-check");
+  /**
+   * Admin calls wait on the database: up to 16 threads, created on demand, and at most
+   * {@link #MAX_ADMIN_QUEUED} calls waiting for one; past that, 503.
+   */
+  private final ExecutorService executor = adminPool();
   private final Semaphore checkPermits = new Semaphore(MAX_CHECKS_IN_FLIGHT);
   private final JsonFormat.Parser parser = JsonFormat.parser();
   private final JsonFormat.Printer printer =
@@ -78,101 +81,94 @@ public final class AdminEndpoints {
 
   /** Adds /admin and /v1/check to the endpoints. */
   public void register(HttpEndpoints http) {
-    http.addContext("/admin/", exchange -> dispatch(exchange, executor, this::admin));
+    http.addContext("/admin/", this::dispatchAdmin);
     http.addContext("/v1/check", this::check);
   }
 
-  /** Stops the pools. */
+  /** Stops the admin pool. */
   public void stop() {
     executor.shutdownNow();
-    checkExecutor.shutdownNow();
   }
 
-  private interface Handler {
-    void handle(HttpExchange exchange) throws IOException;
+  private static ExecutorService adminPool() {
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(16, 16, 30, TimeUnit.SECONDS,
+        new ArrayBlockingQueue<>(MAX_ADMIN_QUEUED), r -> {
+          Thread t = new Thread(r, "tollgate-http-admin");
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
   }
 
-  private static void dispatch(HttpExchange exchange, ExecutorService pool, Handler handler) {
+  /** Admin calls read and write the database: they run on the admin pool, never an event loop. */
+  private void dispatchAdmin(Exchange exchange) {
     try {
-      pool.execute(() -> {
+      executor.execute(() -> {
         try {
-          handler.handle(exchange);
-        } catch (IOException | RuntimeException e) {
-          exchange.close();
+          admin(exchange);
+        } catch (RuntimeException e) {
+          error(exchange, 500, "internal error");
         }
       });
     } catch (RejectedExecutionException e) {
-      exchange.close();
+      error(exchange, 503, "too many admin requests in progress");
     }
   }
 
   // ---- /v1/check
 
-  private void check(HttpExchange exchange) throws IOException {
-    if (!exchange.getRequestURI().getPath().equals("/v1/check")) {
-      error(exchange, 404, "not found");
-      return;
-    }
-    if (!"POST".equals(exchange.getRequestMethod())) {
-      exchange.getResponseHeaders().set("Allow", "POST");
-      error(exchange, 405, "method " + exchange.getRequestMethod() + " not allowed");
+  private void check(Exchange exchange) {
+    if (!"POST".equals(exchange.method())) {
+      exchange.responseHeaders().set("Allow", "POST");
+      error(exchange, 405, "method " + exchange.method() + " not allowed");
       return;
     }
     if (!checkPermits.tryAcquire()) {
       error(exchange, 503, "too many checks in progress");
       return;
     }
-    dispatch(exchange, checkExecutor, e -> {
-      try {
-        CheckRequest request = parse(e, CheckRequest.newBuilder());
-        if (request == null) {
+    CheckRequest request = parse(exchange, CheckRequest.newBuilder());
+    if (request == null) {
+      checkPermits.release();
+      return;
+    }
+    // The answer is built on the connection's event loop, not on the grid's callback thread.
+    checks.check(request).orTimeout(CHECK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        .whenCompleteAsync((response, failure) -> {
           checkPermits.release();
-          return;
-        }
-        checks.check(request).orTimeout(CHECK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-            .whenCompleteAsync((response, failure) -> {
-              checkPermits.release();
-              try {
-                if (failure != null) {
-                  Throwable cause = StatusMapping.unwrap(failure);
-                  int status = cause instanceof java.util.concurrent.TimeoutException
-                      ? 503 : StatusMapping.httpStatus(cause);
-                  error(e, status, StatusMapping.message(cause));
-                  return;
-                }
-                int status = switch (response.getReason()) {
-                  case ALLOWED -> 200;
-                  case FORBIDDEN -> 403;
-                  default -> 429;
-                };
-                if (!response.getAllowed() && response.hasRetryAfter()) {
-                  long s = response.getRetryAfter().getSeconds()
-                      + (response.getRetryAfter().getNanos() > 0 ? 1 : 0);
-                  e.getResponseHeaders().set("Retry-After", Long.toString(Math.max(1, s)));
-                }
-                json(e, status, response);
-              } catch (IOException | RuntimeException x) {
-                e.close();
-              }
-            }, checkExecutor);
-      } catch (IOException | RuntimeException x) {
-        checkPermits.release();
-        throw x;
-      }
-    });
+          if (failure != null) {
+            Throwable cause = StatusMapping.unwrap(failure);
+            int status = cause instanceof java.util.concurrent.TimeoutException
+                ? 503 : StatusMapping.httpStatus(cause);
+            error(exchange, status, StatusMapping.message(cause));
+            return;
+          }
+          int status = switch (response.getReason()) {
+            case ALLOWED -> 200;
+            case FORBIDDEN -> 403;
+            default -> 429;
+          };
+          if (!response.getAllowed() && response.hasRetryAfter()) {
+            long s = response.getRetryAfter().getSeconds()
+                + (response.getRetryAfter().getNanos() > 0 ? 1 : 0);
+            exchange.responseHeaders().set("Retry-After", Long.toString(Math.max(1, s)));
+          }
+          json(exchange, status, response);
+        }, exchange.eventLoop());
   }
 
   // ---- /admin
 
-  private void admin(HttpExchange exchange) throws IOException {
-    String why = auth.refusal(exchange.getRequestHeaders().getFirst("Authorization"));
+  private void admin(Exchange exchange) {
+    String why = auth.refusal(exchange.header("Authorization"));
     if (why != null) {
-      exchange.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"tollgate-admin\"");
+      exchange.responseHeaders().set("WWW-Authenticate", "Bearer realm=\"tollgate-admin\"");
       error(exchange, 401, why);
       return;
     }
-    String[] p = segments(exchange.getRequestURI().getRawPath());
-    String method = exchange.getRequestMethod();
+    String[] p = segments(exchange.path());
+    String method = exchange.method();
     try {
       route(exchange, method, p);
     } catch (RuntimeException e) {
@@ -181,7 +177,7 @@ public final class AdminEndpoints {
     }
   }
 
-  private void route(HttpExchange exchange, String method, String[] p) throws IOException {
+  private void route(Exchange exchange, String method, String[] p) {
     // p[0] == "admin"
     if (p.length >= 2 && p[1].equals("plans")) {
       if (p.length == 2) {
@@ -235,7 +231,7 @@ public final class AdminEndpoints {
           notAllowed(exchange, "GET");
           return;
         }
-        Map<String, String> q = query(exchange.getRequestURI().getRawQuery());
+        Map<String, String> q = query(exchange.rawQuery());
         json(exchange, 200, admin.getUsage(GetUsageRequest.newBuilder().setPlanId(id)
             .setKeyId(q.getOrDefault("key", "")).setFrom(q.getOrDefault("from", ""))
             .setTo(q.getOrDefault("to", "")).build()));
@@ -257,7 +253,7 @@ public final class AdminEndpoints {
       if (p.length == 2) {
         switch (method) {
           case "GET" -> {
-            String plan = query(exchange.getRequestURI().getRawQuery()).getOrDefault("plan", "");
+            String plan = query(exchange.rawQuery()).getOrDefault("plan", "");
             json(exchange, 200,
                 ListKeysResponse.newBuilder().addAllKeys(admin.listKeys(plan)).build());
           }
@@ -290,7 +286,7 @@ public final class AdminEndpoints {
         return;
       }
     }
-    error(exchange, 404, "no such admin resource: " + exchange.getRequestURI().getPath());
+    error(exchange, 404, "no such admin resource: " + exchange.path());
   }
 
   private static String[] segments(String rawPath) {
@@ -318,15 +314,8 @@ public final class AdminEndpoints {
 
   /** Parses the body into {@code builder}; answers 400 and returns {@code null} when it fails. */
   @SuppressWarnings("unchecked")
-  private <T extends Message> T parse(HttpExchange exchange, Message.Builder builder)
-      throws IOException {
-    byte[] body = HttpEndpoints.readBody(exchange.getRequestBody());
-    if (body == null) {
-      error(exchange, 400, "request body is larger than " + HttpEndpoints.MAX_BODY_BYTES
-          + " bytes");
-      return null;
-    }
-    String text = new String(body, StandardCharsets.UTF_8);
+  private <T extends Message> T parse(Exchange exchange, Message.Builder builder) {
+    String text = new String(exchange.body(), StandardCharsets.UTF_8);
     if (text.isBlank()) {
       text = "{}";
     }
@@ -340,18 +329,20 @@ public final class AdminEndpoints {
     return (T) builder.build();
   }
 
-  private static void notAllowed(HttpExchange exchange, String allowed) throws IOException {
-    exchange.getResponseHeaders().set("Allow", allowed);
-    error(exchange, 405, "method " + exchange.getRequestMethod() + " not allowed");
+  private static void notAllowed(Exchange exchange, String allowed) {
+    exchange.responseHeaders().set("Allow", allowed);
+    error(exchange, 405, "method " + exchange.method() + " not allowed");
   }
 
-  private void json(HttpExchange exchange, int status, MessageOrBuilder message)
-      throws IOException {
-    send(exchange, status, printer.print(message));
+  private void json(Exchange exchange, int status, MessageOrBuilder message) {
+    try {
+      send(exchange, status, printer.print(message));
+    } catch (InvalidProtocolBufferException e) {
+      error(exchange, 500, "cannot print the answer: " + e.getMessage());
+    }
   }
 
-  private static void error(HttpExchange exchange, int status, String message)
-      throws IOException {
+  private static void error(Exchange exchange, int status, String message) {
     StringBuilder sb = new StringBuilder("{\"error\":\"");
     for (char c : message.toCharArray()) {
       switch (c) {
@@ -370,7 +361,7 @@ public final class AdminEndpoints {
     send(exchange, status, sb.append("\"}").toString());
   }
 
-  private static void send(HttpExchange exchange, int status, String body) throws IOException {
-    HttpEndpoints.send(exchange, status, "application/json", body + "\n");
+  private static void send(Exchange exchange, int status, String body) {
+    exchange.respond(status, "application/json", body + "\n");
   }
 }

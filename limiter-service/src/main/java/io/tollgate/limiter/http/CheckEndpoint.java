@@ -1,27 +1,22 @@
 package io.tollgate.limiter.http;
 
-import com.sun.net.httpserver.Headers;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpHandler;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
 import io.tollgate.limiter.service.InvalidRequestException;
 import io.tollgate.limiter.service.RateLimitService;
-import java.io.IOException;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * {@code /check}, any method: the decision endpoint for gateways that ask over HTTP (nginx
@@ -39,7 +34,7 @@ import java.util.concurrent.TimeoutException;
  * that denied (rounded up, at least 1), since retrying earlier is refused again. A request none
  * of whose descriptors matched a limit has none of them.
  */
-final class CheckEndpoint implements HttpHandler {
+final class CheckEndpoint implements Consumer<Exchange> {
 
   /** /check calls in progress at most; past this many, /check answers 503. */
   static final int MAX_IN_FLIGHT = 1_000;
@@ -50,41 +45,25 @@ final class CheckEndpoint implements HttpHandler {
 
   private final RateLimitService service;
   private final LimiterMetrics metrics;
-  private final ExecutorService executor;
   private final Semaphore permits = new Semaphore(MAX_IN_FLIGHT);
   private final ConcurrentHashMap<String, CheckMapping> mappings = new ConcurrentHashMap<>();
 
   CheckEndpoint(RateLimitService service, LimiterMetrics metrics) {
     this.service = service;
     this.metrics = metrics;
-    // Answers are sent from here, not from the grid's callback threads; sending can block on a
-    // slow client. The same elastic shape as the /json pool.
-    this.executor = HttpEndpoints.elasticPool(32, "tollgate-http-check");
-  }
-
-  void stop() {
-    executor.shutdownNow();
   }
 
   @Override
-  public void handle(HttpExchange exchange) throws IOException {
-    if (!exchange.getRequestURI().getPath().equals("/check")) {
-      HttpEndpoints.send(exchange, 404, "text/plain", "not found\n");
-      return;
-    }
+  public void accept(Exchange exchange) {
     long start = System.nanoTime();
     if (!permits.tryAcquire()) {
       metrics.recordRequest(Transport.CHECK, Outcome.UNAVAILABLE, System.nanoTime() - start);
-      HttpEndpoints.send(exchange, 503, "text/plain", "too many /check requests in progress\n");
+      exchange.respond(503, "text/plain", "too many /check requests in progress\n");
       return;
     }
     RateLimitRequest request;
     try {
-      Headers headers = exchange.getRequestHeaders();
-      request = mapping(exchange.getRequestURI().getRawQuery()).apply(name -> {
-        List<String> values = headers.get(name);
-        return values == null || values.isEmpty() ? null : String.join(",", values);
-      }, exchange.getRequestMethod());
+      request = mapping(exchange.rawQuery()).apply(exchange::joinedHeader, exchange.method());
     } catch (InvalidRequestException e) {
       reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, e.getMessage() + "\n");
       return;
@@ -93,15 +72,11 @@ final class CheckEndpoint implements HttpHandler {
       reply(exchange, start, Outcome.OK, 200, "OK\n");
       return;
     }
-    try {
-      service.shouldRateLimit(request)
-          .orTimeout(DECISION_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-          .whenCompleteAsync((response, failure) -> answer(exchange, start, request, response,
-              failure), executor);
-    } catch (RejectedExecutionException e) { // only once stopping
-      permits.release();
-      exchange.close();
-    }
+    // The answer is built on the connection's event loop, not on the grid's callback thread.
+    service.shouldRateLimit(request)
+        .orTimeout(DECISION_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        .whenCompleteAsync((response, failure) -> answer(exchange, start, request, response,
+            failure), exchange.eventLoop());
   }
 
   private CheckMapping mapping(String rawQuery) {
@@ -116,7 +91,7 @@ final class CheckEndpoint implements HttpHandler {
     return m;
   }
 
-  private void answer(HttpExchange exchange, long start, RateLimitRequest request,
+  private void answer(Exchange exchange, long start, RateLimitRequest request,
       RateLimitResponse response, Throwable failure) {
     if (failure != null) {
       Throwable cause = StatusMapping.unwrap(failure);
@@ -131,7 +106,7 @@ final class CheckEndpoint implements HttpHandler {
     }
     boolean over = response.getOverallCode() == Code.OVER_LIMIT;
     try {
-      addHeaders(request, response, exchange.getResponseHeaders());
+      addHeaders(request, response, exchange.responseHeaders());
     } catch (RuntimeException e) {
       reply(exchange, start, Outcome.INTERNAL, 500, "cannot build the headers\n");
       return;
@@ -140,19 +115,16 @@ final class CheckEndpoint implements HttpHandler {
         over ? "OVER_LIMIT\n" : "OK\n");
   }
 
-  /** Sends an answer and releases the call's permit; never throws. */
-  private void reply(HttpExchange exchange, long start, Outcome outcome, int status, String body) {
+  /** Sends an answer and releases the call's permit. */
+  private void reply(Exchange exchange, long start, Outcome outcome, int status, String body) {
     permits.release();
     metrics.recordRequest(Transport.CHECK, outcome, System.nanoTime() - start);
-    try {
-      HttpEndpoints.send(exchange, status, "text/plain", body);
-    } catch (IOException | RuntimeException e) {
-      exchange.close();
-    }
+    exchange.respond(status, "text/plain", body);
   }
 
   /** Adds the rate-limit headers of a decision to {@code out}; see the class comment. */
-  static void addHeaders(RateLimitRequest request, RateLimitResponse response, Headers out) {
+  static void addHeaders(RateLimitRequest request, RateLimitResponse response,
+      HttpHeaders out) {
     StringBuilder policies = new StringBuilder();
     int decisive = -1;
     for (int i = 0; i < response.getStatusesCount(); i++) {

@@ -3,13 +3,14 @@ package io.tollgate.limiter.http;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.Duration;
-import com.sun.net.httpserver.Headers;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.RateLimit;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
 import org.junit.jupiter.api.Test;
 
 /** Retry-After and the reset headers of /check when several limits apply (review rev67). */
@@ -49,10 +50,10 @@ class CheckRetryAfterTest {
         .addStatuses(over(RateLimit.Unit.SECOND, 10, 1))
         .addStatuses(over(RateLimit.Unit.DAY, 1000, 36_000))
         .build();
-    Headers out = new Headers();
+    HttpHeaders out = new DefaultHttpHeaders();
     CheckEndpoint.addHeaders(request, response, out);
     // Retrying after 1 s is refused again by the day limit for 10 hours.
-    assertEquals("36000", out.getFirst("Retry-After"));
+    assertEquals("36000", out.get("Retry-After"));
   }
 
   @Test
@@ -61,9 +62,9 @@ class CheckRetryAfterTest {
         .addStatuses(over(RateLimit.Unit.MINUTE, 10, 30))
         .addStatuses(status(Code.OK, RateLimit.Unit.DAY, 1000, 5, 36_000, 0))
         .build();
-    Headers out = new Headers();
+    HttpHeaders out = new DefaultHttpHeaders();
     CheckEndpoint.addHeaders(twoDescriptors(), response, out);
-    assertEquals("30", out.getFirst("Retry-After"));
+    assertEquals("30", out.get("Retry-After"));
   }
 
   @Test
@@ -74,19 +75,19 @@ class CheckRetryAfterTest {
     RateLimitRequest one = RateLimitRequest.newBuilder().setDomain("d")
         .addDescriptors(RateLimitDescriptor.newBuilder().addEntries(
             RateLimitDescriptor.Entry.newBuilder().setKey("k").setValue("v"))).build();
-    Headers out = new Headers();
+    HttpHeaders out = new DefaultHttpHeaders();
     CheckEndpoint.addHeaders(one, ok, out);
-    assertEquals("60", out.getFirst("X-RateLimit-Reset"));
-    assertEquals("\"k\";r=3;t=60", out.getFirst("RateLimit"));
+    assertEquals("60", out.get("X-RateLimit-Reset"));
+    assertEquals("\"k\";r=3;t=60", out.get("RateLimit"));
 
     RateLimitResponse over = RateLimitResponse.newBuilder().setOverallCode(Code.OVER_LIMIT)
         .addStatuses(status(Code.OVER_LIMIT, RateLimit.Unit.SECOND, 10, 0, 0, 300_000_000))
         .addStatuses(status(Code.OVER_LIMIT, RateLimit.Unit.MINUTE, 10, 0, 4, 500_000_000))
         .build();
-    out = new Headers();
+    out = new DefaultHttpHeaders();
     CheckEndpoint.addHeaders(twoDescriptors(), over, out);
-    assertEquals("1", out.getFirst("X-RateLimit-Reset"));
-    assertEquals("5", out.getFirst("Retry-After"));
+    assertEquals("1", out.get("X-RateLimit-Reset"));
+    assertEquals("5", out.get("Retry-After"));
     // Exact seconds stay as they are.
     assertEquals(7, CheckEndpoint.ceilSeconds(Duration.newBuilder().setSeconds(7).build()));
   }

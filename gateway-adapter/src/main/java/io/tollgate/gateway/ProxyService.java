@@ -71,6 +71,11 @@ public final class ProxyService implements HttpService {
       HttpHeaderNames.HOST, AsciiString.of("http2-settings"));
 
   private static final AsciiString REQUEST_ID = AsciiString.of("x-request-id");
+  /**
+   * Set by the adapter alone: the key id the limiter counted the request against. A client's
+   * own is dropped on every route, so an upstream can trust it.
+   */
+  private static final AsciiString API_KEY_ID = AsciiString.of("x-api-key-id");
   private static final AsciiString X_CACHE = AsciiString.of("x-cache");
   private static final String NONE = "none";
   /** The longest API key the limiter accepts; a longer one is refused here with 403. */
@@ -329,7 +334,8 @@ public final class ProxyService implements HttpService {
     for (Map.Entry<AsciiString, String> e : h) {
       AsciiString name = e.getKey();
       if (name.byteAt(0) == ':' || HOP_BY_HOP.contains(name)
-          || nominated.contains(name.toString()) || name.contentEqualsIgnoreCase(REQUEST_ID)) {
+          || nominated.contains(name.toString()) || name.contentEqualsIgnoreCase(REQUEST_ID)
+          || name.contentEqualsIgnoreCase(API_KEY_ID)) {
         continue;
       }
       if (keyHeader != null && name.contentEqualsIgnoreCase(keyHeader)) {
@@ -357,7 +363,7 @@ public final class ProxyService implements HttpService {
     }
     b.set(REQUEST_ID, x.requestId);
     if (check != null && !check.getKeyId().isEmpty()) {
-      b.set("x-api-key-id", check.getKeyId());
+      b.set(API_KEY_ID, check.getKeyId());
     }
     return b.build();
   }

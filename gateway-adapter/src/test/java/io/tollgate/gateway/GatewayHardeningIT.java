@@ -36,6 +36,8 @@ class GatewayHardeningIT {
 
   static final String ROOMY_KEY = "review-roomy-key-0123456789";
   static final String DAILY_KEY = "review-daily10-key-0123456789";
+  static final String DISABLED_KEY = "review-disabled-key-0123456789";
+  static final String OTHER_STAGE_KEY = "review-other-stage-key-0123456789";
 
   @TempDir
   static Path dir;
@@ -59,6 +61,9 @@ class GatewayHardeningIT {
             throttle: {rate: 1000, burst: 1000}
             quota: {limit: 10, period: DAY}
             api_stages: [{api: petstore, stage: prod}]
+          - id: elsewhere
+            throttle: {rate: 1000, burst: 1000}
+            api_stages: [{api: petstore, stage: dev}]
         api_keys:
           - id: roomy
             value: %s
@@ -66,7 +71,14 @@ class GatewayHardeningIT {
           - id: daily
             value: %s
             plans: [daily10]
-        """.formatted(ROOMY_KEY, DAILY_KEY));
+          - id: disabled
+            value: %s
+            enabled: false
+            plans: [roomy]
+          - id: elsewhere
+            value: %s
+            plans: [elsewhere]
+        """.formatted(ROOMY_KEY, DAILY_KEY, DISABLED_KEY, OTHER_STAGE_KEY));
     int grpc = Processes.freePort();
     int limiterHttp = Processes.freePort();
     limiter = new Processes.Proc("review-limiter", List.of("-jar",
@@ -259,5 +271,63 @@ class GatewayHardeningIT {
     assertTrue(seen.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("x-other")), "" + seen);
     assertFalse(seen.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("x-cache-secret")),
         "upstream saw the secret: " + seen);
+  }
+
+  /**
+   * The upstream is told the key id by the adapter alone: a client's own {@code X-Api-Key-Id}
+   * is dropped on routes without a key, and replaced on routes with one.
+   */
+  @Test
+  @Order(8)
+  void aClientsOwnApiKeyIdNeverReachesTheUpstream() throws Exception {
+    // POST /upload: no key, never cached, so the upstream sees this very request.
+    HttpResponse<String> open = Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+        "http://127.0.0.1:" + port + "/prod/upload")).header("X-Api-Key-Id", "roomy")
+        .POST(HttpRequest.BodyPublishers.ofString("x")).timeout(Duration.ofSeconds(20)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, open.statusCode(), open.body());
+    var seen = upstream.lastHeaders.get("/upload");
+    assertFalse(seen.keySet().stream().anyMatch(k -> k.equalsIgnoreCase("x-api-key-id")),
+        "upstream saw a client's X-Api-Key-Id: " + seen);
+
+    HttpResponse<String> keyed = Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+        "http://127.0.0.1:" + port + "/prod/pets/forged")).header("x-api-key", ROOMY_KEY)
+        .header("X-Api-Key-Id", "daily").timeout(Duration.ofSeconds(20)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, keyed.statusCode(), keyed.body());
+    var ids = upstream.lastHeaders.get("/pets/forged").entrySet().stream()
+        .filter(e -> e.getKey().equalsIgnoreCase("x-api-key-id"))
+        .flatMap(e -> e.getValue().stream()).toList();
+    assertEquals(List.of("roomy"), ids);
+  }
+
+  /**
+   * Every key failure looks the same to the client: missing, unknown, disabled, in no plan for
+   * this stage, over-long. Same status, body and headers (but the request id), so a caller
+   * cannot probe which keys exist.
+   */
+  @Test
+  @Order(9)
+  void everyKeyFailureAnswersTheSame403() throws Exception {
+    HttpResponse<String> missing = get(port, "/prod/pets/k", null);
+    List<HttpResponse<String>> others = List.of(
+        get(port, "/prod/pets/k", "review-unknown-key-0123456789"),
+        get(port, "/prod/pets/k", DISABLED_KEY),
+        get(port, "/prod/pets/k", OTHER_STAGE_KEY),
+        get(port, "/prod/pets/k", "k".repeat(300)));
+    assertEquals(403, missing.statusCode());
+    assertEquals("{\"message\":\"Forbidden\"}", missing.body());
+    for (HttpResponse<String> r : others) {
+      assertEquals(missing.statusCode(), r.statusCode());
+      assertEquals(missing.body(), r.body());
+      assertEquals(withoutRequestId(missing), withoutRequestId(r));
+    }
+    assertEquals(0, upstream.served("/pets/k"));
+  }
+
+  static java.util.Map<String, List<String>> withoutRequestId(HttpResponse<?> r) {
+    java.util.Map<String, List<String>> m = new java.util.TreeMap<>(r.headers().map());
+    m.remove("x-request-id");
+    return m;
   }
 }

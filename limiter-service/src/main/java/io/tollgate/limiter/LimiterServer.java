@@ -28,7 +28,7 @@ import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rlqs.RlqsOptions;
 import io.tollgate.limiter.rlqs.RlqsService;
-import io.tollgate.limiter.rlqs.ShareGrid;
+import io.tollgate.limiter.grid.ShareGrid;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.Catalog;
 import io.tollgate.limiter.service.CheckService;

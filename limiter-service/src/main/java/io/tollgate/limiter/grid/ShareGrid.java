@@ -1,4 +1,4 @@
-package io.tollgate.limiter.rlqs;
+package io.tollgate.limiter.grid;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
@@ -15,7 +15,6 @@ import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import com.hazelcast.nio.serialization.StreamSerializer;
 import io.tollgate.limiter.algorithm.ShareTable;
 import io.tollgate.limiter.algorithm.WallClock;
-import io.tollgate.limiter.grid.GridThreads;
 import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;

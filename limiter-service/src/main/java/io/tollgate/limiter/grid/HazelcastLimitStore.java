@@ -15,14 +15,15 @@ import io.tollgate.limiter.algorithm.QuotaSnapshot;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.store.LimitStore;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 
 /**
  * Limit state in the {@value #COUNTERS_MAP} map: one entry per key, changed only by
  * {@link AcquireProcessor}, {@link RefundProcessor} and (calendar quotas)
  * {@link QuotaAdjustProcessor} on the key's owner.
  *
- * <p>Calls return the grid's own future, whose callbacks run on Hazelcast's callback executor;
- * callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
+ * <p>Answers complete on the store's callback executor ({@link GridThreads#CALLBACKS} unless
+ * another is given); callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
  * threads is started from a sender thread (see {@link GridThreads}).
  */
 public final class HazelcastLimitStore implements LimitStore {
@@ -31,6 +32,8 @@ public final class HazelcastLimitStore implements LimitStore {
   public static final String COUNTERS_MAP = "tollgate-counters";
 
   private final IMap<String, LimitState> counters;
+  /** Where the answers complete; see {@link GridThreads#CALLBACKS}. */
+  private final Executor callbacks;
 
   /** Creates a store over the counters map of a member configured by {@link #configure}. */
   public HazelcastLimitStore(HazelcastInstance member) {
@@ -39,7 +42,20 @@ public final class HazelcastLimitStore implements LimitStore {
 
   /** Creates a store over another map of limit states (e.g. the quota counters). */
   public HazelcastLimitStore(HazelcastInstance member, String mapName) {
+    this(member, mapName, GridThreads.CALLBACKS);
+  }
+
+  /**
+   * Creates a store over a map of limit states whose answers complete on {@code callbacks}, so
+   * that callbacks attached without an executor never run on Hazelcast's default one.
+   */
+  public HazelcastLimitStore(HazelcastInstance member, String mapName, Executor callbacks) {
     this.counters = member.getMap(mapName);
+    this.callbacks = java.util.Objects.requireNonNull(callbacks, "callbacks");
+  }
+
+  private <T> CompletionStage<T> call(java.util.function.Supplier<CompletionStage<T>> operation) {
+    return GridThreads.completeOn(GridThreads.start(operation), callbacks);
   }
 
   /**
@@ -81,13 +97,13 @@ public final class HazelcastLimitStore implements LimitStore {
 
   @Override
   public CompletionStage<Decision> acquire(String key, LimitAlgorithm algorithm, long permits) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new AcquireProcessor(algorithm, permits)));
   }
 
   @Override
   public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new RefundProcessor(algorithm, decision)));
   }
 
@@ -100,7 +116,7 @@ public final class HazelcastLimitStore implements LimitStore {
    */
   public CompletionStage<QuotaSnapshot> grantQuota(String key, CalendarQuota quota,
       long remaining) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, QuotaAdjustProcessor.grant(quota, remaining)));
   }
 
@@ -111,13 +127,13 @@ public final class HazelcastLimitStore implements LimitStore {
    * @return the quota after the change
    */
   public CompletionStage<QuotaSnapshot> resetQuota(String key, CalendarQuota quota) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, QuotaAdjustProcessor.reset(quota)));
   }
 
   /** Reads {@code quota} for {@code key} as it stands now; changes nothing. */
   public CompletionStage<QuotaSnapshot> readQuota(String key, CalendarQuota quota) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new QuotaReadProcessor(quota)));
   }
 

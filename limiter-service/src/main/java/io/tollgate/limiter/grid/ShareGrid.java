@@ -43,10 +43,18 @@ public final class ShareGrid {
   private static final byte TABLE_FORMAT_V2 = 2;
 
   private final IMap<String, ShareTable> shares;
+  /** Where the answers complete; see {@link GridThreads#CALLBACKS}. */
+  private final java.util.concurrent.Executor callbacks;
 
   /** A grid view over a member configured by {@link #configure}. */
   public ShareGrid(HazelcastInstance member) {
+    this(member, GridThreads.CALLBACKS);
+  }
+
+  /** A grid view whose answers complete on {@code callbacks}. */
+  public ShareGrid(HazelcastInstance member, java.util.concurrent.Executor callbacks) {
     this.shares = member.getMap(SHARES_MAP);
+    this.callbacks = java.util.Objects.requireNonNull(callbacks, "callbacks");
   }
 
   /** Adds the shares map, its serializers and the clock for its processors to a member config. */
@@ -82,15 +90,16 @@ public final class ShareGrid {
    */
   public CompletionStage<long[]> report(String key, String stream, long demandPerWindow,
       ShareTable.Params params) {
-    return GridThreads.start(
-        () -> shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params)))
-        .thenApply(r -> (long[]) r);
+    return GridThreads.completeOn(GridThreads.start(
+        () -> shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params))),
+        callbacks).thenApply(r -> (long[]) r);
   }
 
   /** Removes a stream's grant under {@code key} (its proxy was told to abandon the bucket). */
   public CompletionStage<Boolean> release(String key, String stream) {
-    return GridThreads.start(() -> shares.submitToKey(key, new ReleaseProcessor(stream)))
-        .thenApply(r -> (Boolean) r);
+    return GridThreads.completeOn(
+        GridThreads.start(() -> shares.submitToKey(key, new ReleaseProcessor(stream))),
+        callbacks).thenApply(r -> (Boolean) r);
   }
 
   /** A copy of the table under {@code key}, or {@code null}; for tests and diagnostics. */

@@ -134,7 +134,6 @@ public final class LimiterServer {
             }
           }
         });
-    ShareGrid.configure(config, clock);
     member = GridMember.start(config);
     // Acquires carry the time left of the gRPC call they decide, read on the calling thread.
     BucketedLimitStore store = new BucketedLimitStore(member, clock, () -> {

@@ -9,7 +9,7 @@ import com.hazelcast.config.ServerSocketEndpointConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.tollgate.limiter.algorithm.WallClock;
-import io.tollgate.limiter.grid.HazelcastLimitStore;
+import io.tollgate.limiter.grid.GridConfig;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -80,7 +80,7 @@ public final class GridMember {
     for (String member : members) {
       join.getTcpIpConfig().addMember(member);
     }
-    HazelcastLimitStore.configure(config, clock);
+    GridConfig.configure(config, clock);
     return config;
   }
 

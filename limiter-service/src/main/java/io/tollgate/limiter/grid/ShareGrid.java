@@ -1,11 +1,8 @@
 package io.tollgate.limiter.grid;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.SerializationConfig;
 import com.hazelcast.config.SerializerConfig;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.core.ManagedContext;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.ExtendedMapEntry;
 import com.hazelcast.map.IMap;
@@ -32,7 +29,7 @@ public final class ShareGrid {
   /** The map of share tables. */
   public static final String SHARES_MAP = "tollgate-rlqs-shares";
 
-  // Ids of their own: 0x7011 is GridSerialization's, 0x7012 CatalogSerialization's.
+  // Checked against the other factory ids in GridConfig.
   static final int FACTORY_ID = 0x7A51;
   static final int REPORT = 1;
   static final int RELEASE = 2;
@@ -46,7 +43,7 @@ public final class ShareGrid {
   /** Where the answers complete; see {@link GridThreads#CALLBACKS}. */
   private final java.util.concurrent.Executor callbacks;
 
-  /** A grid view over a member configured by {@link #configure}. */
+  /** A grid view over a member configured by {@link GridConfig#configure}. */
   public ShareGrid(HazelcastInstance member) {
     this(member, GridThreads.CALLBACKS);
   }
@@ -57,30 +54,25 @@ public final class ShareGrid {
     this.callbacks = java.util.Objects.requireNonNull(callbacks, "callbacks");
   }
 
-  /** Adds the shares map, its serializers and the clock for its processors to a member config. */
-  public static void configure(Config config, WallClock clock) {
-    config.getSerializationConfig().addDataSerializableFactory(FACTORY_ID, id -> switch (id) {
+  /** Registers the share tables' factory and serializer; see {@link GridConfig}. */
+  static void registerSerialization(SerializationConfig config) {
+    config.addDataSerializableFactory(FACTORY_ID, id -> switch (id) {
       case REPORT -> new ReportProcessor();
       case RELEASE -> new ReleaseProcessor();
       case BACKUP -> new BackupProcessor();
       default -> null;
     });
-    config.getSerializationConfig().addSerializerConfig(new SerializerConfig()
+    config.addSerializerConfig(new SerializerConfig()
         .setTypeClass(ShareTable.class).setImplementation(new TableSerializer()));
-    config.addMapConfig(new MapConfig(SHARES_MAP)
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        .setInMemoryFormat(InMemoryFormat.OBJECT));
-    ManagedContext previous = config.getManagedContext();
-    config.setManagedContext(object -> {
-      Object o = previous == null ? object : previous.initialize(object);
-      if (o instanceof ReportProcessor r) {
-        r.clock = clock;
-      } else if (o instanceof ReleaseProcessor r) {
-        r.clock = clock;
-      }
-      return o;
-    });
+  }
+
+  /** Gives a share processor the member's clock before it runs; see {@link GridConfig}. */
+  static void initialize(Object processor, WallClock clock) {
+    if (processor instanceof ReportProcessor r) {
+      r.clock = clock;
+    } else if (processor instanceof ReleaseProcessor r) {
+      r.clock = clock;
+    }
   }
 
   /**

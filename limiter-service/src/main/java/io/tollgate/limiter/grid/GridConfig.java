@@ -2,6 +2,7 @@ package io.tollgate.limiter.grid;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.JavaSerializationFilterConfig;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.SerializationConfig;
 import com.hazelcast.core.ManagedContext;
@@ -11,8 +12,8 @@ import java.util.Set;
 
 /**
  * The grid's part of a member's configuration, in one place: the maps of limit state and RLQS
- * shares, every serializer factory of this package's data, and the managed context that gives
- * processors the member's clock. The plan catalog's maps and serializers are added by
+ * shares, every serializer factory of this package's data, the Java serialization filter, and the
+ * managed context that gives processors the member's clock. The plan catalog's maps and serializers are added by
  * {@link HazelcastCatalog#configure}; their factory id is checked here with the others.
  */
 public final class GridConfig {
@@ -34,6 +35,7 @@ public final class GridConfig {
   public static void configure(Config config, WallClock clock) {
     checkDistinct(FACTORY_IDS);
     SerializationConfig serialization = config.getSerializationConfig();
+    serialization.setJavaSerializationFilterConfig(javaSerializationFilter());
     GridSerialization.register(serialization);
     ShareGrid.registerSerialization(serialization);
 
@@ -65,6 +67,25 @@ public final class GridConfig {
       ShareGrid.initialize(o, clock);
       return o;
     });
+  }
+
+  /**
+   * What Java deserialization may create from bytes another member (or anything that reached the
+   * cluster port) sent. Our grid data never uses Java serialization (every type has an explicit
+   * serializer), but Hazelcast falls back to it for any {@code Serializable} it is handed, and
+   * the class path holds libraries (Jackson, Guava, ClassGraph) with classes that are known
+   * deserialization gadgets or could become one. Allowed: our classes, Hazelcast's, the JDK's
+   * and arrays (Hazelcast's default list, which it also uses internally, e.g. for exceptions in
+   * answers), minus Hazelcast's built-in list of known gadget classes. Anything else is refused
+   * with a {@link SecurityException} before the class is loaded.
+   */
+  static JavaSerializationFilterConfig javaSerializationFilter() {
+    JavaSerializationFilterConfig filter = new JavaSerializationFilterConfig();
+    // Defaults stay on: they add com.hazelcast., java and [ to the allowed prefixes and the
+    // known gadget classes to the refused ones.
+    filter.setDefaultsDisabled(false);
+    filter.getWhitelist().addPrefixes("io.tollgate.");
+    return filter;
   }
 
   static void checkDistinct(int[] factoryIds) {

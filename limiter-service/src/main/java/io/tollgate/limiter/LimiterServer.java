@@ -30,7 +30,7 @@ import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rlqs.RlqsOptions;
 import io.tollgate.limiter.rlqs.RlqsService;
-import io.tollgate.limiter.rlqs.ShareGrid;
+import io.tollgate.limiter.grid.ShareGrid;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.Catalog;
 import io.tollgate.limiter.service.CheckService;
@@ -137,7 +137,6 @@ public final class LimiterServer {
             }
           }
         });
-    ShareGrid.configure(config, clock);
     member = GridMember.start(config);
     // Acquires carry the time left of the gRPC call they decide, read on the calling thread.
     BucketedLimitStore store = new BucketedLimitStore(member, clock, () -> {

@@ -9,11 +9,8 @@ import com.hazelcast.config.ServerSocketEndpointConfig;
 import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.tollgate.limiter.algorithm.WallClock;
-import io.tollgate.limiter.grid.HazelcastLimitStore;
-import com.hazelcast.internal.util.ConcurrencyUtil;
+import io.tollgate.limiter.grid.GridConfig;
 import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -83,7 +80,7 @@ public final class GridMember {
     for (String member : members) {
       join.getTcpIpConfig().addMember(member);
     }
-    HazelcastLimitStore.configure(config, clock);
+    GridConfig.configure(config, clock);
     return config;
   }
 
@@ -107,21 +104,6 @@ public final class GridMember {
   }
 
   /**
-   * The executor that runs completion callbacks of grid futures in this JVM. Hazelcast's default
-   * is the common fork-join pool, except when that pool has a parallelism of 1 (machines with two
-   * cores or fewer), where it starts a new thread for every callback: measured on such a machine,
-   * that held a standalone limiter near 1,500 decisions per second with a 40 ms median. A small
-   * fixed pool of our own removes the thread creation. Callbacks are short (combining decisions,
-   * handing a response to gRPC), so a few threads suffice.
-   */
-  private static final ExecutorService CALLBACKS = Executors.newFixedThreadPool(
-      Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-        Thread t = new Thread(r, "tollgate-grid-callback");
-        t.setDaemon(true);
-        return t;
-      });
-
-  /**
    * Operations of this member whose backups did not all acknowledge within the backup timeout,
    * answered with the primary's result; read from the member's own invocation statistics.
    * Always 0 for a member that is not Hazelcast's own implementation.
@@ -137,7 +119,6 @@ public final class GridMember {
 
   /** Starts a member and logs membership changes. */
   public static HazelcastInstance start(Config config) {
-    ConcurrencyUtil.setDefaultAsyncExecutor(CALLBACKS);
     HazelcastInstance member = Hazelcast.newHazelcastInstance(config);
     // Arrange the partition table now rather than on the first decision.
     member.getPartitionService().getPartitions().iterator().next().getOwner();

@@ -126,7 +126,7 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
 
   /**
    * Creates a store over the buckets map of a member configured by
-   * {@link HazelcastLimitStore#configure}, and starts its sweeper.
+   * {@link GridConfig#configure}, and starts its sweeper.
    */
   public BucketedLimitStore(HazelcastInstance member, WallClock clock) {
     this(member, clock, () -> NO_DEADLINE);

@@ -1,6 +1,5 @@
 package io.tollgate.limiter.grid;
 
-import com.hazelcast.config.Config;
 import com.hazelcast.config.SerializationConfig;
 import com.hazelcast.config.SerializerConfig;
 import com.hazelcast.nio.ObjectDataInput;
@@ -61,8 +60,7 @@ final class GridSerialization {
 
   private GridSerialization() {}
 
-  static void register(Config config) {
-    SerializationConfig s = config.getSerializationConfig();
+  static void register(SerializationConfig s) {
     s.addDataSerializableFactory(FACTORY_ID, GridSerialization::create);
     s.addSerializerConfig(new SerializerConfig()
         .setTypeClass(LimitState.class).setImplementation(new LimitStateSerializer()));

@@ -4,6 +4,7 @@ import com.hazelcast.internal.util.executor.HazelcastManagedThread;
 import com.hazelcast.spi.impl.operationexecutor.OperationHostileThread;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
@@ -23,7 +24,38 @@ public final class GridThreads {
         return t;
       });
 
+  /**
+   * Runs the completions of grid futures that would otherwise run on Hazelcast's default async
+   * executor: the common fork-join pool, or, when that pool has a parallelism of 1 (machines with
+   * two cores or fewer), a new thread for every callback (measured on such a machine: a
+   * standalone limiter near 1,500 decisions per second with a 40 ms median). Callbacks are short
+   * (combining decisions, handing a response to gRPC), so a few threads suffice. Ours, passed to
+   * the stores that need it: nothing JVM-wide is changed.
+   */
+  public static final Executor CALLBACKS = Executors.newFixedThreadPool(
+      Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+        Thread t = new Thread(r, "tollgate-grid-callback");
+        t.setDaemon(true);
+        return t;
+      });
+
   private GridThreads() {}
+
+  /**
+   * A stage that completes like {@code stage}, on {@code executor}: callbacks attached to it
+   * without an executor of their own run there, never on Hazelcast's default executor.
+   */
+  public static <T> CompletionStage<T> completeOn(CompletionStage<T> stage, Executor executor) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    stage.whenCompleteAsync((value, failure) -> {
+      if (failure != null) {
+        out.completeExceptionally(failure);
+      } else {
+        out.complete(value);
+      }
+    }, executor);
+    return out;
+  }
 
   /**
    * Whether this is one of Hazelcast's own threads: its managed threads (partition, response,

@@ -1,10 +1,6 @@
 package io.tollgate.limiter.grid;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.MapConfig;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.core.ManagedContext;
 import com.hazelcast.map.IMap;
 import com.hazelcast.map.LocalMapStats;
 import io.tollgate.limiter.algorithm.CalendarQuota;
@@ -12,82 +8,55 @@ import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.LimitState;
 import io.tollgate.limiter.algorithm.QuotaSnapshot;
-import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.store.LimitStore;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 
 /**
- * Limit state in the {@value #COUNTERS_MAP} map: one entry per key, changed only by
+ * Limit state in a map with one entry per key (the plans' quota counters), changed only by
  * {@link AcquireProcessor}, {@link RefundProcessor} and (calendar quotas)
  * {@link QuotaAdjustProcessor} on the key's owner.
  *
- * <p>Calls return the grid's own future, whose callbacks run on Hazelcast's callback executor;
- * callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
+ * <p>Answers complete on the store's callback executor ({@link GridThreads#CALLBACKS} unless
+ * another is given); callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
  * threads is started from a sender thread (see {@link GridThreads}).
  */
 public final class HazelcastLimitStore implements LimitStore {
 
-  /** The map holding limit state. */
-  public static final String COUNTERS_MAP = "tollgate-counters";
-
   private final IMap<String, LimitState> counters;
+  /** Where the answers complete; see {@link GridThreads#CALLBACKS}. */
+  private final Executor callbacks;
 
-  /** Creates a store over the counters map of a member configured by {@link #configure}. */
-  public HazelcastLimitStore(HazelcastInstance member) {
-    this(member, COUNTERS_MAP);
-  }
-
-  /** Creates a store over another map of limit states (e.g. the quota counters). */
+  /**
+   * Creates a store over a map of limit states (the quota counters) of a member configured by
+   * {@link GridConfig#configure}.
+   */
   public HazelcastLimitStore(HazelcastInstance member, String mapName) {
-    this.counters = member.getMap(mapName);
+    this(member, mapName, GridThreads.CALLBACKS);
   }
 
   /**
-   * Adds what the store needs to a member's config: the counters map, the serializers, and a
-   * managed context that gives processors the member's clock.
+   * Creates a store over a map of limit states whose answers complete on {@code callbacks}, so
+   * that callbacks attached without an executor never run on Hazelcast's default one.
    */
-  public static void configure(Config config, WallClock clock) {
-    // Also configures the map of BucketedLimitStore.
-    GridSerialization.register(config);
-    config.addMapConfig(new MapConfig(COUNTERS_MAP)
-        // One synchronous backup: a decision is acknowledged only after the backup holds it, so
-        // the loss of one member loses no count.
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        // Entry processors are the only access; OBJECT keeps the state deserialized on the owner.
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setStatisticsEnabled(true));
-    // The rules' counters, by bucket (see BucketedLimitStore): the same guarantees, one
-    // synchronous backup holding every acknowledged decision.
-    config.addMapConfig(new MapConfig(BucketedLimitStore.BUCKETS_MAP)
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setStatisticsEnabled(true));
-    BucketStats stats = new BucketStats();
-    config.getUserContext().put(BucketStats.class.getName(), stats);
-    ManagedContext previous = config.getManagedContext();
-    config.setManagedContext(object -> {
-      Object o = previous == null ? object : previous.initialize(object);
-      if (o instanceof ClockAware aware) {
-        aware.setClock(clock);
-      }
-      if (o instanceof BucketStats.Aware aware) {
-        aware.setBucketStats(stats);
-      }
-      return o;
-    });
+  public HazelcastLimitStore(HazelcastInstance member, String mapName, Executor callbacks) {
+    this.counters = member.getMap(mapName);
+    this.callbacks = java.util.Objects.requireNonNull(callbacks, "callbacks");
+  }
+
+  private <T> CompletionStage<T> call(java.util.function.Supplier<CompletionStage<T>> operation) {
+    return GridThreads.completeOn(GridThreads.start(operation), callbacks);
   }
 
   @Override
   public CompletionStage<Decision> acquire(String key, LimitAlgorithm algorithm, long permits) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new AcquireProcessor(algorithm, permits)));
   }
 
   @Override
   public CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new RefundProcessor(algorithm, decision)));
   }
 
@@ -100,7 +69,7 @@ public final class HazelcastLimitStore implements LimitStore {
    */
   public CompletionStage<QuotaSnapshot> grantQuota(String key, CalendarQuota quota,
       long remaining) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, QuotaAdjustProcessor.grant(quota, remaining)));
   }
 
@@ -111,13 +80,13 @@ public final class HazelcastLimitStore implements LimitStore {
    * @return the quota after the change
    */
   public CompletionStage<QuotaSnapshot> resetQuota(String key, CalendarQuota quota) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, QuotaAdjustProcessor.reset(quota)));
   }
 
   /** Reads {@code quota} for {@code key} as it stands now; changes nothing. */
   public CompletionStage<QuotaSnapshot> readQuota(String key, CalendarQuota quota) {
-    return GridThreads.start(() -> counters.submitToKey(
+    return call(() -> counters.submitToKey(
         key, new QuotaReadProcessor(quota)));
   }
 

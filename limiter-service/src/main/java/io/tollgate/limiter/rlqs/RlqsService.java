@@ -17,6 +17,7 @@ import io.grpc.stub.StreamObserver;
 import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.GrantBucket;
 import io.tollgate.limiter.algorithm.ShareTable;
+import io.tollgate.limiter.grid.ShareGrid;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.RateLimitRule;

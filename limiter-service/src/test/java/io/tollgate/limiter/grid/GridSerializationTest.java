@@ -39,7 +39,7 @@ class GridSerializationTest {
 
   private static InternalSerializationService serializationService() {
     Config config = new Config();
-    HazelcastLimitStore.configure(config, new FakeClock());
+    GridConfig.configure(config, new FakeClock());
     return new DefaultSerializationServiceBuilder()
         .setConfig(config.getSerializationConfig())
         .build();

@@ -26,6 +26,9 @@ import org.junit.jupiter.api.Test;
  */
 class HazelcastLimitStoreTest extends LimitStoreContractTest {
 
+  /** A map of limit states with Hazelcast's defaults (one synchronous backup). */
+  private static final String MAP = "test-limit-states";
+
   private HazelcastInstance first;
   private HazelcastInstance second;
 
@@ -58,13 +61,13 @@ class HazelcastLimitStoreTest extends LimitStoreContractTest {
 
   @Override
   protected List<LimitStore> stores() {
-    return List.of(new HazelcastLimitStore(first), new HazelcastLimitStore(second));
+    return List.of(new HazelcastLimitStore(first, MAP), new HazelcastLimitStore(second, MAP));
   }
 
   @Test
   void countsSurviveTheCrashOfAMember() throws Exception {
     LimitAlgorithm limit = new FixedWindow(100, MINUTE);
-    LimitStore viaFirst = new HazelcastLimitStore(first);
+    LimitStore viaFirst = new HazelcastLimitStore(first, MAP);
     // Spread keys over both members' partitions.
     for (int k = 0; k < 40; k++) {
       for (int i = 0; i < 7; i++) {

@@ -28,6 +28,9 @@ import org.junit.jupiter.api.Test;
 /** A quota adjusted on one member survives that member's crash, through its backup. */
 class QuotaBackupTest {
 
+  /** A map of limit states with Hazelcast's defaults (one synchronous backup). */
+  private static final String MAP = "test-limit-states";
+
   private final FakeClock clock = new FakeClock();
   private HazelcastInstance survivor;
   private HazelcastInstance owner;
@@ -77,7 +80,7 @@ class QuotaBackupTest {
   void anAdjustedQuotaSurvivesTheCrashOfItsOwner() throws Exception {
     CalendarQuota quota = new CalendarQuota(10, CalendarPeriod.DAY, 0,
         ZoneId.of("Europe/Berlin"));
-    HazelcastLimitStore store = new HazelcastLimitStore(survivor);
+    HazelcastLimitStore store = new HazelcastLimitStore(survivor, MAP);
     String granted = keyOwnedByOwner("granted-");
     String reset = keyOwnedByOwner("reset-");
 
@@ -93,7 +96,7 @@ class QuotaBackupTest {
         () -> survivor.getCluster().getMembers().size() == 1);
 
     assertEquals(afterGrant, get(store.readQuota(granted, quota)));
-    LimitState state = survivor.<String, LimitState>getMap(HazelcastLimitStore.COUNTERS_MAP)
+    LimitState state = survivor.<String, LimitState>getMap(MAP)
         .get(granted);
     assertEquals(3L, CalendarQuota.usageDays(state).get(LocalDate.parse("2026-11-27")
         .toEpochDay()), "the usage days came with the backup");

@@ -38,6 +38,9 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QuotaProcessorsTest {
 
+  /** A map of limit states with Hazelcast's defaults (one synchronous backup). */
+  private static final String MAP = "test-limit-states";
+
   private static final long SECOND = 1_000_000_000L;
   private static final ZoneId BERLIN = ZoneId.of("Europe/Berlin");
   /** 2026-11-27T12:00:00.250Z; Berlin is UTC+1, so its day ends at 23:00 UTC. */
@@ -53,8 +56,8 @@ class QuotaProcessorsTest {
   void start() {
     member = GridMember.start(GridMember.config("quota-test-" + UUID.randomUUID(), "127.0.0.1",
         FreePorts.next(), List.of(), clock));
-    store = new HazelcastLimitStore(member);
-    counters = member.getMap(HazelcastLimitStore.COUNTERS_MAP);
+    store = new HazelcastLimitStore(member, MAP);
+    counters = member.getMap(MAP);
   }
 
   @AfterAll

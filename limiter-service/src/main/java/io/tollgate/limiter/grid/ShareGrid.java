@@ -1,11 +1,8 @@
-package io.tollgate.limiter.rlqs;
+package io.tollgate.limiter.grid;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.SerializationConfig;
 import com.hazelcast.config.SerializerConfig;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.core.ManagedContext;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.ExtendedMapEntry;
 import com.hazelcast.map.IMap;
@@ -15,7 +12,6 @@ import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import com.hazelcast.nio.serialization.StreamSerializer;
 import io.tollgate.limiter.algorithm.ShareTable;
 import io.tollgate.limiter.algorithm.WallClock;
-import io.tollgate.limiter.grid.GridThreads;
 import java.io.IOException;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,7 +29,7 @@ public final class ShareGrid {
   /** The map of share tables. */
   public static final String SHARES_MAP = "tollgate-rlqs-shares";
 
-  // Ids of their own: 0x7011 is GridSerialization's, 0x7012 CatalogSerialization's.
+  // Checked against the other factory ids in GridConfig.
   static final int FACTORY_ID = 0x7A51;
   static final int REPORT = 1;
   static final int RELEASE = 2;
@@ -44,36 +40,39 @@ public final class ShareGrid {
   private static final byte TABLE_FORMAT_V2 = 2;
 
   private final IMap<String, ShareTable> shares;
+  /** Where the answers complete; see {@link GridThreads#CALLBACKS}. */
+  private final java.util.concurrent.Executor callbacks;
 
-  /** A grid view over a member configured by {@link #configure}. */
+  /** A grid view over a member configured by {@link GridConfig#configure}. */
   public ShareGrid(HazelcastInstance member) {
-    this.shares = member.getMap(SHARES_MAP);
+    this(member, GridThreads.CALLBACKS);
   }
 
-  /** Adds the shares map, its serializers and the clock for its processors to a member config. */
-  public static void configure(Config config, WallClock clock) {
-    config.getSerializationConfig().addDataSerializableFactory(FACTORY_ID, id -> switch (id) {
+  /** A grid view whose answers complete on {@code callbacks}. */
+  public ShareGrid(HazelcastInstance member, java.util.concurrent.Executor callbacks) {
+    this.shares = member.getMap(SHARES_MAP);
+    this.callbacks = java.util.Objects.requireNonNull(callbacks, "callbacks");
+  }
+
+  /** Registers the share tables' factory and serializer; see {@link GridConfig}. */
+  static void registerSerialization(SerializationConfig config) {
+    config.addDataSerializableFactory(FACTORY_ID, id -> switch (id) {
       case REPORT -> new ReportProcessor();
       case RELEASE -> new ReleaseProcessor();
       case BACKUP -> new BackupProcessor();
       default -> null;
     });
-    config.getSerializationConfig().addSerializerConfig(new SerializerConfig()
+    config.addSerializerConfig(new SerializerConfig()
         .setTypeClass(ShareTable.class).setImplementation(new TableSerializer()));
-    config.addMapConfig(new MapConfig(SHARES_MAP)
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        .setInMemoryFormat(InMemoryFormat.OBJECT));
-    ManagedContext previous = config.getManagedContext();
-    config.setManagedContext(object -> {
-      Object o = previous == null ? object : previous.initialize(object);
-      if (o instanceof ReportProcessor r) {
-        r.clock = clock;
-      } else if (o instanceof ReleaseProcessor r) {
-        r.clock = clock;
-      }
-      return o;
-    });
+  }
+
+  /** Gives a share processor the member's clock before it runs; see {@link GridConfig}. */
+  static void initialize(Object processor, WallClock clock) {
+    if (processor instanceof ReportProcessor r) {
+      r.clock = clock;
+    } else if (processor instanceof ReleaseProcessor r) {
+      r.clock = clock;
+    }
   }
 
   /**
@@ -83,15 +82,16 @@ public final class ShareGrid {
    */
   public CompletionStage<long[]> report(String key, String stream, long demandPerWindow,
       ShareTable.Params params) {
-    return GridThreads.start(
-        () -> shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params)))
-        .thenApply(r -> (long[]) r);
+    return GridThreads.completeOn(GridThreads.start(
+        () -> shares.submitToKey(key, new ReportProcessor(stream, demandPerWindow, params))),
+        callbacks).thenApply(r -> (long[]) r);
   }
 
   /** Removes a stream's grant under {@code key} (its proxy was told to abandon the bucket). */
   public CompletionStage<Boolean> release(String key, String stream) {
-    return GridThreads.start(() -> shares.submitToKey(key, new ReleaseProcessor(stream)))
-        .thenApply(r -> (Boolean) r);
+    return GridThreads.completeOn(
+        GridThreads.start(() -> shares.submitToKey(key, new ReleaseProcessor(stream))),
+        callbacks).thenApply(r -> (Boolean) r);
   }
 
   /** A copy of the table under {@code key}, or {@code null}; for tests and diagnostics. */

@@ -1,0 +1,99 @@
+package io.tollgate.limiter.grid;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.JavaSerializationFilterConfig;
+import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.SerializationConfig;
+import com.hazelcast.core.ManagedContext;
+import io.tollgate.limiter.algorithm.WallClock;
+import java.util.HashSet;
+import java.util.Set;
+
+/**
+ * The grid's part of a member's configuration, in one place: the maps of limit state and RLQS
+ * shares, every serializer factory of this package's data, the Java serialization filter, and the
+ * managed context that gives processors the member's clock. The plan catalog's maps and serializers are added by
+ * {@link HazelcastCatalog#configure}; their factory id is checked here with the others.
+ */
+public final class GridConfig {
+
+  /**
+   * Every serializer factory id a member registers. Hazelcast finds a class's factory by this id
+   * alone, so two factories with one id would read each other's bytes.
+   */
+  static final int[] FACTORY_IDS = {
+      GridSerialization.FACTORY_ID, CatalogSerialization.FACTORY_ID, ShareGrid.FACTORY_ID};
+
+  private GridConfig() {}
+
+  /**
+   * Adds the grid's maps, serializers and managed context to {@code config}.
+   *
+   * @param clock the clock processors on this member read
+   */
+  public static void configure(Config config, WallClock clock) {
+    checkDistinct(FACTORY_IDS);
+    SerializationConfig serialization = config.getSerializationConfig();
+    serialization.setJavaSerializationFilterConfig(javaSerializationFilter());
+    GridSerialization.register(serialization);
+    ShareGrid.registerSerialization(serialization);
+
+    // The rules' counters, by bucket (see BucketedLimitStore), and the RLQS share tables: one
+    // synchronous backup, so an acknowledged change is on two members and the loss of one loses
+    // nothing. Entry processors are the only access, so OBJECT keeps values deserialized on the
+    // owner.
+    config.addMapConfig(new MapConfig(BucketedLimitStore.BUCKETS_MAP)
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setStatisticsEnabled(true));
+    config.addMapConfig(new MapConfig(ShareGrid.SHARES_MAP)
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT));
+
+    BucketStats stats = new BucketStats();
+    config.getUserContext().put(BucketStats.class.getName(), stats);
+    ManagedContext previous = config.getManagedContext();
+    config.setManagedContext(object -> {
+      Object o = previous == null ? object : previous.initialize(object);
+      if (o instanceof ClockAware aware) {
+        aware.setClock(clock);
+      }
+      if (o instanceof BucketStats.Aware aware) {
+        aware.setBucketStats(stats);
+      }
+      ShareGrid.initialize(o, clock);
+      return o;
+    });
+  }
+
+  /**
+   * What Java deserialization may create from bytes another member (or anything that reached the
+   * cluster port) sent. Our grid data never uses Java serialization (every type has an explicit
+   * serializer), but Hazelcast falls back to it for any {@code Serializable} it is handed, and
+   * the class path holds libraries (Jackson, Guava, ClassGraph) with classes that are known
+   * deserialization gadgets or could become one. Allowed: our classes, Hazelcast's, the JDK's
+   * and arrays (Hazelcast's default list, which it also uses internally, e.g. for exceptions in
+   * answers), minus Hazelcast's built-in list of known gadget classes. Anything else is refused
+   * with a {@link SecurityException} before the class is loaded.
+   */
+  static JavaSerializationFilterConfig javaSerializationFilter() {
+    JavaSerializationFilterConfig filter = new JavaSerializationFilterConfig();
+    // Defaults stay on: they add com.hazelcast., java and [ to the allowed prefixes and the
+    // known gadget classes to the refused ones.
+    filter.setDefaultsDisabled(false);
+    filter.getWhitelist().addPrefixes("io.tollgate.");
+    return filter;
+  }
+
+  static void checkDistinct(int[] factoryIds) {
+    Set<Integer> seen = new HashSet<>();
+    for (int id : factoryIds) {
+      if (!seen.add(id)) {
+        throw new IllegalStateException("serializer factory id " + id + " is used twice");
+      }
+    }
+  }
+}

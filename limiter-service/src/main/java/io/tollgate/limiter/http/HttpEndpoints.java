@@ -11,7 +11,6 @@ import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
 import io.tollgate.limiter.service.RateLimitService;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -152,7 +151,7 @@ public final class HttpEndpoints {
     RateLimitRequest request;
     try {
       RateLimitRequest.Builder builder = RateLimitRequest.newBuilder();
-      parser.merge(new String(exchange.body(), StandardCharsets.UTF_8), builder);
+      parser.merge(Utf8.decode(exchange.body(), "request body"), builder);
       request = builder.build();
     } catch (InvalidProtocolBufferException | RuntimeException e) {
       reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, "text/plain",

@@ -261,6 +261,15 @@ public final class Settings {
     if (adminToken != null && !adminToken.isBlank() && adminToken.strip().length() < 16) {
       return "--admin-token: at least 16 characters";
     }
+    if (adminTokenFile != null && !adminTokenFile.isEmpty()) {
+      try {
+        if (adminToken().length() < 16) {
+          return "--admin-token-file: " + adminTokenFile + " must hold at least 16 characters";
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        return "--admin-token-file: cannot read " + adminTokenFile + ": " + e;
+      }
+    }
     if (dbUrl != null && !dbUrl.isEmpty() && !dbUrl.startsWith("jdbc:postgresql:")
         && !dbUrl.startsWith("jdbc:h2:")) {
       return "--db-url: '" + dbUrl + "' is not a jdbc:postgresql: (or jdbc:h2:) URL";

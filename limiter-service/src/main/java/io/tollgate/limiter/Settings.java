@@ -180,6 +180,17 @@ public final class Settings {
           + "(RL_GRPC_MAX_CONNECTION_IDLE_SECONDS, default ${DEFAULT-VALUE}).")
   long grpcMaxConnectionIdleSeconds;
 
+  @Option(names = "--log-format", paramLabel = "text|json",
+      defaultValue = "${env:RL_LOG_FORMAT:-text}",
+      description = "Log lines as text, or as one JSON object each (RL_LOG_FORMAT, default "
+          + "${DEFAULT-VALUE}).")
+  String logFormat;
+
+  /** Whether logs are JSON lines. */
+  public boolean jsonLogs() {
+    return "json".equals(logFormat);
+  }
+
   /** Threads of the gRPC call pool. */
   public int grpcThreads() {
     return grpcThreads > 0 ? grpcThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -269,6 +280,9 @@ public final class Settings {
       } catch (java.io.IOException | RuntimeException e) {
         return "--admin-token-file: cannot read " + adminTokenFile + ": " + e;
       }
+    }
+    if (!"text".equals(logFormat) && !"json".equals(logFormat)) {
+      return "--log-format: '" + logFormat + "' is not text or json";
     }
     if (dbUrl != null && !dbUrl.isEmpty() && !dbUrl.startsWith("jdbc:postgresql:")
         && !dbUrl.startsWith("jdbc:h2:")) {

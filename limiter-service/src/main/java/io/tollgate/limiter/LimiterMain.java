@@ -6,6 +6,7 @@ import io.tollgate.limiter.config.ConfigException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
+import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
@@ -55,6 +56,11 @@ public final class LimiterMain {
       err.println("error: " + problem);
       System.exit(2);
       return;
+    }
+    if (settings.jsonLogs()) {
+      for (Handler h : Logger.getLogger("").getHandlers()) {
+        h.setFormatter(new JsonLogFormatter());
+      }
     }
 
     // Signals are handled from the start, so a SIGTERM during start-up still ends in an orderly

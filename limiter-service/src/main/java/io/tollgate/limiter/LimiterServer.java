@@ -14,6 +14,7 @@ import io.tollgate.limiter.api.CallAdmission;
 import io.tollgate.limiter.api.GrpcConnections;
 import io.tollgate.limiter.api.CheckServiceImpl;
 import io.tollgate.limiter.api.RateLimitServiceImpl;
+import io.tollgate.limiter.api.StrictParsing;
 import io.tollgate.limiter.cluster.GridMember;
 import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
@@ -208,11 +209,13 @@ public final class LimiterServer {
         .maxConnectionAgeGrace(30, TimeUnit.SECONDS)
         .maxConnectionIdle(settings.grpcMaxConnectionIdleSeconds, TimeUnit.SECONDS)
         .addTransportFilter(grpcConnections)
-        .addService(new RateLimitServiceImpl(service, metrics))
-        .addService(rlqs)
-        .addService(new CheckServiceImpl(checks))
-        .addService(ServerInterceptors.intercept(new AdminServiceImpl(admin, adminExecutor), auth))
-        .addService(health.getHealthService())
+        // Every request that does not parse (invalid UTF-8 in a string) is INVALID_ARGUMENT.
+        .addService(StrictParsing.wrap(new RateLimitServiceImpl(service, metrics).bindService()))
+        .addService(StrictParsing.wrap(rlqs.bindService()))
+        .addService(StrictParsing.wrap(new CheckServiceImpl(checks).bindService()))
+        .addService(StrictParsing.wrap(ServerInterceptors.intercept(
+            new AdminServiceImpl(admin, adminExecutor), auth)))
+        .addService(StrictParsing.wrap(health.getHealthService().bindService()))
         // Added last, so it runs first.
         .intercept(admission.interceptor())
         .build()

@@ -187,6 +187,17 @@ public final class Settings {
           + "(RL_GRPC_MAX_CONNECTION_IDLE_SECONDS, default ${DEFAULT-VALUE}).")
   long grpcMaxConnectionIdleSeconds;
 
+  @Option(names = "--log-format", paramLabel = "text|json",
+      defaultValue = "${env:RL_LOG_FORMAT:-text}",
+      description = "Log lines as text, or as one JSON object each (RL_LOG_FORMAT, default "
+          + "${DEFAULT-VALUE}).")
+  String logFormat;
+
+  /** Whether logs are JSON lines. */
+  public boolean jsonLogs() {
+    return "json".equals(logFormat);
+  }
+
   /** Threads of the gRPC call pool. */
   public int grpcThreads() {
     return grpcThreads > 0 ? grpcThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -267,6 +278,18 @@ public final class Settings {
     }
     if (adminToken != null && !adminToken.isBlank() && adminToken.strip().length() < 16) {
       return "--admin-token: at least 16 characters";
+    }
+    if (adminTokenFile != null && !adminTokenFile.isEmpty()) {
+      try {
+        if (adminToken().length() < 16) {
+          return "--admin-token-file: " + adminTokenFile + " must hold at least 16 characters";
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        return "--admin-token-file: cannot read " + adminTokenFile + ": " + e;
+      }
+    }
+    if (!"text".equals(logFormat) && !"json".equals(logFormat)) {
+      return "--log-format: '" + logFormat + "' is not text or json";
     }
     if (dbUrl != null && !dbUrl.isEmpty() && !dbUrl.startsWith("jdbc:postgresql:")
         && !dbUrl.startsWith("jdbc:h2:")) {

@@ -18,8 +18,6 @@ import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.service.CheckService;
 import io.tollgate.limiter.service.PlanAdmin;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -167,10 +165,9 @@ public final class AdminEndpoints {
       error(exchange, 401, why);
       return;
     }
-    String[] p = segments(exchange.path());
     String method = exchange.method();
     try {
-      route(exchange, method, p);
+      route(exchange, method, segments(exchange.path()));
     } catch (RuntimeException e) {
       StatusMapping.logIfDatabase(e);
       error(exchange, StatusMapping.httpStatus(e), StatusMapping.message(e));
@@ -293,7 +290,7 @@ public final class AdminEndpoints {
     String trimmed = rawPath.replaceAll("^/+|/+$", "");
     String[] parts = trimmed.split("/+");
     for (int i = 0; i < parts.length; i++) {
-      parts[i] = URLDecoder.decode(parts[i], StandardCharsets.UTF_8);
+      parts[i] = Utf8.percentDecoded(parts[i], "path");
     }
     return parts;
   }
@@ -305,8 +302,8 @@ public final class AdminEndpoints {
     }
     for (String pair : raw.split("&")) {
       int eq = pair.indexOf('=');
-      String k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-      String v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      String k = Utf8.percentDecoded(eq < 0 ? pair : pair.substring(0, eq), "query");
+      String v = eq < 0 ? "" : Utf8.percentDecoded(pair.substring(eq + 1), "query");
       out.put(k, v);
     }
     return out;
@@ -315,12 +312,9 @@ public final class AdminEndpoints {
   /** Parses the body into {@code builder}; answers 400 and returns {@code null} when it fails. */
   @SuppressWarnings("unchecked")
   private <T extends Message> T parse(Exchange exchange, Message.Builder builder) {
-    String text = new String(exchange.body(), StandardCharsets.UTF_8);
-    if (text.isBlank()) {
-      text = "{}";
-    }
     try {
-      parser.merge(text, builder);
+      String text = Utf8.decode(exchange.body(), "request body");
+      parser.merge(text.isBlank() ? "{}" : text, builder);
     } catch (InvalidProtocolBufferException | RuntimeException e) {
       error(exchange, 400, "invalid JSON " + builder.getDescriptorForType().getName() + ": "
           + e.getMessage());

@@ -63,7 +63,8 @@ final class CheckEndpoint implements Consumer<Exchange> {
     }
     RateLimitRequest request;
     try {
-      request = mapping(exchange.rawQuery()).apply(exchange::joinedHeader, exchange.method());
+      request = mapping(exchange.rawQuery()).apply(
+          name -> Utf8.header(exchange.joinedHeader(name), name), exchange.method());
     } catch (InvalidRequestException e) {
       reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, e.getMessage() + "\n");
       return;

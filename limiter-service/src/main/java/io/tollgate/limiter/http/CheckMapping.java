@@ -4,7 +4,6 @@ import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.tollgate.limiter.service.InvalidRequestException;
 import io.tollgate.limiter.service.RequestValidator;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -199,12 +198,9 @@ public final class CheckMapping {
   }
 
   private static String decode(String raw, String where) {
-    try {
-      return URLDecoder.decode(raw, StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      throw new InvalidRequestException(where + ": bad percent-encoding in '" + raw + "'");
-    }
+    return Utf8.percentDecoded(raw, where);
   }
+
 
   /**
    * The request for one call, or {@code null} when every descriptor was left out because a

@@ -11,7 +11,6 @@ import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
 import io.tollgate.limiter.service.RateLimitService;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -30,7 +29,9 @@ import java.util.function.Supplier;
  *   <li>{@code GET /metrics}: Prometheus text;
  *   <li>{@code POST /json}: a {@code RateLimitRequest} in proto3 JSON; answers the
  *       {@code RateLimitResponse} in proto3 JSON, 200 when OK and 429 when OVER_LIMIT, 400 with
- *       the reason for a malformed body or a failed call, as envoyproxy/ratelimit does;
+ *       the reason for a malformed or invalid request (as envoyproxy/ratelimit does), 503 when
+ *       the counters cannot answer (a gateway must not take a store outage for its own bad
+ *       request), 500 for anything else;
  *   <li>{@code /check}, any method: the decision for gateways that ask over HTTP, descriptors
  *       built from request headers ({@link CheckEndpoint}).
  * </ul>
@@ -41,7 +42,7 @@ public final class HttpEndpoints {
 
   /** /json requests in progress at most. */
   static final int MAX_JSON_IN_FLIGHT = 1_000;
-  /** How long /json waits for a decision before answering 400; the gRPC path has no such cap. */
+  /** How long /json waits for a decision before answering 503; the gRPC path has no such cap. */
   private static final long DECISION_TIMEOUT_MILLIS = 10_000;
 
   private final InetSocketAddress address;
@@ -152,7 +153,7 @@ public final class HttpEndpoints {
     RateLimitRequest request;
     try {
       RateLimitRequest.Builder builder = RateLimitRequest.newBuilder();
-      parser.merge(new String(exchange.body(), StandardCharsets.UTF_8), builder);
+      parser.merge(Utf8.decode(exchange.body(), "request body"), builder);
       request = builder.build();
     } catch (InvalidProtocolBufferException | RuntimeException e) {
       reply(exchange, start, Outcome.INVALID_ARGUMENT, 400, "text/plain",
@@ -165,11 +166,12 @@ public final class HttpEndpoints {
           if (failure != null) {
             Throwable cause = StatusMapping.unwrap(failure);
             if (cause instanceof TimeoutException) {
-              reply(exchange, start, Outcome.UNAVAILABLE, 400, "text/plain",
+              reply(exchange, start, Outcome.UNAVAILABLE, 503, "text/plain",
                   "no decision within " + DECISION_TIMEOUT_MILLIS + " ms\n");
             } else {
-              reply(exchange, start, StatusMapping.outcome(cause), 400, "text/plain",
-                  cause.getMessage() + "\n");
+              reply(exchange, start, StatusMapping.outcome(cause),
+                  StatusMapping.httpStatus(cause), "text/plain",
+                  StatusMapping.message(cause) + "\n");
             }
             return;
           }
@@ -178,7 +180,7 @@ public final class HttpEndpoints {
           try {
             json = printer.print(response);
           } catch (InvalidProtocolBufferException e) {
-            reply(exchange, start, Outcome.INTERNAL, 400, "text/plain",
+            reply(exchange, start, Outcome.INTERNAL, 500, "text/plain",
                 "cannot print the response: " + e.getMessage() + "\n");
             return;
           }

@@ -82,6 +82,30 @@ public final class RequestValidator {
       throw new InvalidRequestException(field + " is longer than " + MAX_STRING_BYTES
           + " bytes");
     }
+    if (!wellFormed(s)) {
+      throw new InvalidRequestException(field + " is not valid UTF-8 (it holds half of a "
+          + "surrogate pair)");
+    }
+  }
+
+  /**
+   * Whether {@code s} has a UTF-8 form: no unpaired surrogate. Binary protobuf cannot carry one
+   * (proto3 refuses invalid UTF-8 while parsing), but a JSON escape of a lone surrogate can,
+   * and encoding it would replace it with {@code ?}, folding distinct values into one counter.
+   */
+  public static boolean wellFormed(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+          return false;
+        }
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Whether {@code s} is longer than {@link #MAX_STRING_BYTES} in UTF-8. */

@@ -50,6 +50,14 @@ class EmbeddedPersistenceTest extends PersistenceContractTest {
     return DatabaseSettings.embedded(temp.resolve("data-" + ++databases));
   }
 
+  @Override
+  Connection rawConnection(DatabaseSettings settings) throws Exception {
+    java.nio.file.Files.createDirectories(settings.dataDir());
+    // Earlier versions created the file with an empty password.
+    return DriverManager.getConnection("jdbc:h2:file:"
+        + settings.dataDir().toAbsolutePath().resolve("tollgate"), "tollgate", "");
+  }
+
   @Test
   void createsTheDataDirectoryAndTheFileInIt() {
     assertTrue(Files.isRegularFile(settings.dataDir().resolve("tollgate.mv.db")));

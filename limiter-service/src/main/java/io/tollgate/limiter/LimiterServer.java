@@ -110,7 +110,7 @@ public final class LimiterServer {
 
     AdminAuth auth = new AdminAuth(settings.adminToken());
     database = Database.open(new DatabaseSettings(settings.dbUrl, settings.dbUser,
-        settings.dbPassword, settings.dataDir));
+        settings.dbPassword, settings.dataDir, settings.dbAutoServer));
     QuotaRepository quotaRepository = database.quotas();
 
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,

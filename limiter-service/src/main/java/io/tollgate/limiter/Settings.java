@@ -115,6 +115,13 @@ public final class Settings {
       description = "Database password (RL_DB_PASSWORD; prefer the variable: flags show in ps).")
   String dbPassword;
 
+  @Option(names = "--db-auto-server", paramLabel = "true|false",
+      defaultValue = "${env:RL_DB_AUTO_SERVER:-false}", arity = "0..1", fallbackValue = "true",
+      description = "Share the embedded database in --data-dir with other members on this "
+          + "machine: the first to open it serves it to the others on 127.0.0.1. Every member "
+          + "using the directory needs it (RL_DB_AUTO_SERVER, default ${DEFAULT-VALUE}).")
+  boolean dbAutoServer;
+
   @Option(names = "--admin-token", paramLabel = "TOKEN", defaultValue = "${env:RL_ADMIN_TOKEN:-}",
       description = "Bearer token of the admin API; without one the admin API is closed "
           + "(RL_ADMIN_TOKEN; prefer the variable or --admin-token-file: flags show in ps).")

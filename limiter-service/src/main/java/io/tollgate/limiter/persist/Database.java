@@ -4,13 +4,16 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.logging.Logger;
 import java.util.regex.Pattern;
+import org.h2.api.ErrorCode;
 
 /**
  * The database of plans, keys and quota counters: a small connection pool, a schema brought up to
@@ -19,28 +22,40 @@ import java.util.regex.Pattern;
  * <h2>Embedded mode (the default)</h2>
  *
  * <p>Without a URL the database is an H2 file, {@code <dataDir>/tollgate.mv.db} (the directory is
- * created if missing), with {@code <dataDir>/tollgate.lock.db} beside it while it is open. The
- * user is {@code tollgate} unless the settings name another; the password is the one the file was
- * created with (none by default).
+ * created if missing), with H2's {@code <dataDir>/tollgate.lock.db} beside it while it is open
+ * shared (below). The
+ * directory is made private to its owner (mode 0700) every time it is opened. The user is {@code
+ * tollgate} unless the settings name another; unless the settings give a password, the password
+ * is generated when the database is created and kept in {@code <dataDir>/db.password} (mode
+ * 0600). A database created without a password (by an earlier version) gets a generated one the
+ * first time it is opened.
  *
- * <p>Several processes on one machine may open the same data directory at once: it is opened in
- * H2's mixed mode ({@code AUTO_SERVER=TRUE}). The first process opens the file and starts an H2
- * TCP server inside itself on a random port; the lock file records that address, and the others
- * connect to it. When the first process closes the database or exits, another one takes the file
- * over and becomes the server; its connections reconnect by themselves.
+ * <p>By default only this process opens the file; a second process on the same directory is
+ * refused with a message that says so. With {@link DatabaseSettings#autoServer()}, several
+ * processes on one machine may share the directory: the file is opened in H2's mixed mode
+ * ({@code AUTO_SERVER=TRUE}). The first process opens the file and starts an H2 TCP server inside
+ * itself on a random port; the lock file records that address and a random key, and the others
+ * connect to it with the user and password. When the first process closes the database or exits,
+ * another one takes the file over and becomes the server; its connections reconnect by
+ * themselves. H2 starts that server with {@code -tcpAllowOthers}, but it listens on 127.0.0.1
+ * only: before H2 is first used, {@link #open} sets the system property {@code h2.bindAddress} to
+ * {@code 127.0.0.1} (H2 reads it once, into {@code org.h2.engine.SysProperties.BIND_ADDRESS}),
+ * and it refuses to share the file if that property was already set to another address. So only
+ * processes on this machine can reach it, and of those only the ones that can read the data
+ * directory (the lock file's key, the password). Nothing else listens: there is no web console
+ * and no PostgreSQL-protocol server.
  *
- * <p>That TCP server listens on 127.0.0.1 only, never on another interface: before H2 is first
- * used, {@link #open} sets the system property {@code h2.bindAddress} to {@code 127.0.0.1} (H2
- * reads it once, into {@code org.h2.engine.SysProperties.BIND_ADDRESS}), and it refuses to open
- * the embedded file if that property was already set to another address. The server also
- * accepts no connection from another host (H2's default, {@code -tcpAllowOthers} off). Nothing
- * else listens: there is no web console and no PostgreSQL-protocol server.
+ * <p>Processes that share a directory open the file one at a time, under an operating-system lock
+ * ({@link DataDirectory}), so members started at the same moment after any kind of stop, a crash
+ * included, all start. Every write is in the file before it returns (see {@link #write}), so
+ * it survives the process being killed.
  *
  * <p>Close the database after the grid, so the grid can still write back its last changes while
- * the process stops. Mixed mode does not allow turning off H2's own shutdown hook ({@code
- * DB_CLOSE_ON_EXIT=FALSE}): on JVM exit, H2 also closes the file of the process that serves it,
- * concurrently with the other shutdown hooks, so the last write-back must happen before the JVM
- * starts exiting or in a hook that finishes before H2's.
+ * the process stops. Alone, the process closes the file itself on {@link #close()}. Mixed mode
+ * does not allow turning off H2's own shutdown hook ({@code DB_CLOSE_ON_EXIT=FALSE}): on JVM exit,
+ * H2 also closes the file of the process that serves it, concurrently with the other shutdown
+ * hooks, so the last write-back must happen before the JVM starts exiting or in a hook that
+ * finishes before H2's.
  *
  * <h2>PostgreSQL</h2>
  *
@@ -49,7 +64,8 @@ import java.util.regex.Pattern;
  * --db-user} and {@code --db-password}, which map to {@link DatabaseSettings#url()}, {@link
  * DatabaseSettings#user()} and {@link DatabaseSettings#password()}. Without {@code --db-url} the
  * embedded file is used, and {@code --db-user} and {@code --db-password}, when given, are its user
- * and password.
+ * and password (then no password file is written), and {@code --db-auto-server} maps to {@link
+ * DatabaseSettings#autoServer()}.
  *
  * <h2>Errors</h2>
  *
@@ -102,45 +118,133 @@ public final class Database implements AutoCloseable {
     this.quotas = new QuotaRepository(this);
   }
 
+  /** Attempts, half a second apart, to open an embedded file another process holds. */
+  private static final int EMBEDDED_LOCK_ATTEMPTS = 20;
+
   /**
    * Opens the database the settings name, connects, and applies the schema migrations it lacks.
    *
    * @throws PersistenceException when the URL is not one Tollgate supports, the server cannot be
-   *     reached, the login fails, or the schema cannot be brought up to date
+   *     reached, the login fails, the embedded data directory is in use by a process that does
+   *     not share it, or the schema cannot be brought up to date
    * @throws IllegalArgumentException when the settings name neither a URL nor a data directory
    */
-  /** Attempts, half a second apart, to open an embedded file another process is opening. */
-  private static final int EMBEDDED_LOCK_ATTEMPTS = 20;
-
   public static Database open(DatabaseSettings settings) {
     Objects.requireNonNull(settings, "settings");
-    Dialect dialect;
-    String url;
-    String user;
-    HikariConfig config = new HikariConfig();
     if (settings.isEmbedded()) {
-      dialect = Dialect.H2;
-      url = embeddedUrl(settings.dataDir());
-      user = settings.user() == null ? EMBEDDED_DEFAULT_USER : settings.user();
-      config.setDriverClassName("org.h2.Driver");
-    } else if (settings.url().startsWith("jdbc:postgresql:")) {
-      dialect = Dialect.POSTGRESQL;
-      url = settings.url();
-      user = settings.user();
-      config.setDriverClassName("org.postgresql.Driver");
-      config.addDataSourceProperty("connectTimeout", PG_CONNECT_TIMEOUT_SECONDS);
-      config.addDataSourceProperty("ApplicationName", "tollgate");
-    } else {
+      return openEmbedded(settings);
+    }
+    if (!settings.url().startsWith("jdbc:postgresql:")) {
       throw new PersistenceException("unsupported database URL " + redact(settings.url())
           + ": expected jdbc:postgresql://HOST[:PORT]/DATABASE, or no URL for the embedded"
           + " database file");
     }
+    HikariConfig config = poolConfig(settings.url(), settings.user(), settings.password());
+    config.setDriverClassName("org.postgresql.Driver");
+    config.addDataSourceProperty("connectTimeout", PG_CONNECT_TIMEOUT_SECONDS);
+    config.addDataSourceProperty("ApplicationName", "tollgate");
+    HikariDataSource dataSource = connect(config, settings, Dialect.POSTGRESQL);
+    return migrated(dataSource, Dialect.POSTGRESQL, settings.url());
+  }
+
+  private static Database openEmbedded(DatabaseSettings settings) {
+    if (settings.dataDir() == null) {
+      throw new IllegalArgumentException(
+          "dataDir is required for the embedded database (no database URL given)");
+    }
+    if (settings.dataDir().toAbsolutePath().toString().contains(";")) {
+      throw new IllegalArgumentException("dataDir must not contain ';': "
+          + settings.dataDir().toAbsolutePath());
+    }
+    DataDirectory dir = DataDirectory.prepare(settings.dataDir());
+    bindH2ToLoopback(settings.autoServer());
+    String url = embeddedUrl(dir.path(), settings.autoServer());
+    String user = settings.user() == null ? EMBEDDED_DEFAULT_USER : settings.user();
+    // One process at a time opens the file (creates it, takes it over after a crash, or starts
+    // serving it) and migrates it: see DataDirectory.
+    try (DataDirectory.OpenLock opening = dir.lockForOpening()) {
+      String password = settings.password() != null ? settings.password()
+          : embeddedPassword(dir, url, user);
+      HikariConfig config = poolConfig(url, user, password);
+      config.setDriverClassName("org.h2.Driver");
+      HikariDataSource dataSource = connect(config, settings, Dialect.H2);
+      return migrated(dataSource, Dialect.H2, url);
+    }
+  }
+
+  /**
+   * The password of the embedded database in {@code dir}: the stored one; for a new database a
+   * generated one, stored before the database is created; for a database created without a
+   * password (by an earlier version of Tollgate), a generated one, set on it now.
+   */
+  private static String embeddedPassword(DataDirectory dir, String url, String user) {
+    String stored = dir.storedPassword();
+    if (stored != null) {
+      return stored;
+    }
+    if (!dir.hasDatabase(EMBEDDED_NAME)) {
+      String password = DataDirectory.newPassword();
+      dir.storePassword(password);
+      return password;
+    }
+    // Written down first: a crash between setting it and storing it must not lock us out.
+    String pending = dir.pendingPassword();
+    String password = pending != null ? pending : DataDirectory.newPassword();
+    if (pending == null) {
+      dir.storePendingPassword(password);
+    }
+    setFirstPassword(url, user, password, dir);
+    dir.commitPendingPassword();
+    LOG.info(() -> "the embedded database in " + dir.path() + " had no password; it now has a"
+        + " generated one, stored in " + DataDirectory.PASSWORD_FILE);
+    return password;
+  }
+
+  /**
+   * Gives {@code user} the password {@code password} on a database that has none yet. Databases
+   * created by the command line of earlier versions have the user {@code ""}: it is replaced by
+   * {@code user}.
+   */
+  private static void setFirstPassword(String url, String user, String password,
+      DataDirectory dir) {
     String safeUrl = redact(url);
+    SQLException refused = null;
+    // The last login covers a crash after the password was set but before it was stored.
+    for (String[] login : new String[][] {{user, ""}, {"", ""}, {user, password}}) {
+      try (Connection c = DriverManager.getConnection(url, login[0], login[1]);
+          Statement s = c.createStatement()) {
+        String name = quoteUser(user);
+        // The password is URL-safe Base64: it needs no escaping inside the quotes.
+        s.execute("CREATE USER IF NOT EXISTS " + name + " PASSWORD '" + password + "' ADMIN");
+        s.execute("ALTER USER " + name + " SET PASSWORD '" + password + "'");
+        if (login[0].isEmpty() && !user.isEmpty()) {
+          s.execute("DROP USER \"\"");
+        }
+        return;
+      } catch (SQLException e) {
+        if (e.getErrorCode() != ErrorCode.WRONG_USER_OR_PASSWORD) {
+          throw new PersistenceException("cannot open database " + safeUrl + " as user " + user
+              + ": " + describe(e), e);
+        }
+        refused = e;
+      }
+    }
+    throw new PersistenceException("cannot open database " + safeUrl + " as user " + user
+        + ": it has a password, and " + dir.path().resolve(DataDirectory.PASSWORD_FILE)
+        + " is missing (write the password into that file, or give --db-password)", refused);
+  }
+
+  private static String quoteUser(String user) {
+    return "\"" + user.toUpperCase(Locale.ROOT).replace("\"", "\"\"") + "\"";
+  }
+
+  private static HikariConfig poolConfig(String url, String user, String password) {
+    HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
     if (user != null) {
       config.setUsername(user);
     }
-    config.setPassword(settings.password() == null ? "" : settings.password());
+    config.setPassword(password == null ? "" : password);
     config.setPoolName("tollgate-db");
     config.setMaximumPoolSize(MAX_POOL_SIZE);
     config.setMinimumIdle(MIN_IDLE);
@@ -148,19 +252,32 @@ public final class Database implements AutoCloseable {
     config.setAutoCommit(false);
     // Fail at once when the first connection cannot be made, rather than retry in the background.
     config.setInitializationFailTimeout(1);
+    return config;
+  }
 
-    HikariDataSource dataSource = null;
-    // Two processes opening one embedded file at the same moment can both find no server yet:
-    // the second sees the file locked until the first has started serving it. Try again briefly.
-    for (int attempt = 1; dataSource == null; attempt++) {
+  private static HikariDataSource connect(HikariConfig config, DatabaseSettings settings,
+      Dialect dialect) {
+    String safeUrl = redact(config.getJdbcUrl());
+    String user = config.getUsername();
+    for (int attempt = 1; ; attempt++) {
       try {
-        dataSource = new HikariDataSource(config);
+        return new HikariDataSource(config);
       } catch (RuntimeException e) {
-        boolean locked = dialect == Dialect.H2 && String.valueOf(describe(e))
-            .contains("Locked by another process");
-        if (!locked || attempt >= EMBEDDED_LOCK_ATTEMPTS) {
+        String why = describe(e);
+        boolean busy = dialect == Dialect.H2
+            && (sqlErrorCode(e) == ErrorCode.DATABASE_ALREADY_OPEN_1
+            || why.contains("Another process was faster") || why.contains("Concurrent update"));
+        // Shared, only a process outside the opening lock can be in the way for a moment: an
+        // older version, or a member taking the file over because its server just stopped.
+        // Alone, whoever holds the file keeps it: waiting is of no use.
+        if (!busy || !settings.autoServer() || attempt >= EMBEDDED_LOCK_ATTEMPTS) {
+          String hint = busy && !settings.autoServer()
+              ? " (the data directory " + settings.dataDir().toAbsolutePath().normalize()
+                  + " is in use by another process: to share one data directory, start every"
+                  + " member that uses it with --db-auto-server, or use PostgreSQL: --db-url)"
+              : "";
           throw new PersistenceException("cannot open database " + safeUrl
-              + (user == null ? "" : " as user " + user) + ": " + describe(e), e);
+              + (user == null ? "" : " as user " + user) + ": " + why + hint, e);
         }
         try {
           Thread.sleep(500);
@@ -170,6 +287,10 @@ public final class Database implements AutoCloseable {
         }
       }
     }
+  }
+
+  private static Database migrated(HikariDataSource dataSource, Dialect dialect, String url) {
+    String safeUrl = redact(url);
     try {
       int version = SchemaMigrations.migrate(dataSource, dialect);
       LOG.info(() -> "database " + safeUrl + " open, schema version " + version);
@@ -180,33 +301,35 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  private static String embeddedUrl(Path dataDir) {
-    if (dataDir == null) {
-      throw new IllegalArgumentException(
-          "dataDir is required for the embedded database (no database URL given)");
-    }
-    Path dir = dataDir.toAbsolutePath().normalize();
-    if (dir.toString().contains(";")) {
-      throw new IllegalArgumentException("dataDir must not contain ';': " + dir);
-    }
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new PersistenceException("cannot create data directory " + dir + ": " + e, e);
-    }
-    bindH2ToLoopback();
-    return "jdbc:h2:file:" + dir.resolve(EMBEDDED_NAME)
-        + ";AUTO_SERVER=TRUE";
+  /**
+   * The embedded file's URL. Commits are stored without H2's usual delay of up to half a second
+   * ({@code WRITE_DELAY=0}; see also {@link #write}). Alone, the process closes the file itself
+   * ({@code DB_CLOSE_ON_EXIT=FALSE}), after the grid's last write-back; H2's own shutdown hook
+   * would close it concurrently with that. Shared ({@code AUTO_SERVER=TRUE}), H2 requires its
+   * hook, and the file is locked by a socket ({@code FILE_LOCK=SOCKET}): the process that has the
+   * file open listens on 127.0.0.1, and another one that tries to open it (H2 tries that before
+   * every new connection to the server) finds it alive by connecting. H2's default lock file
+   * instead counts the owner dead when it has not rewritten the file within two seconds, which a
+   * busy machine can delay: two processes then have the file open at once and each overwrites
+   * what the other wrote.
+   */
+  private static String embeddedUrl(Path dir, boolean autoServer) {
+    return "jdbc:h2:file:" + dir.resolve(EMBEDDED_NAME) + ";WRITE_DELAY=0"
+        + (autoServer ? ";AUTO_SERVER=TRUE;FILE_LOCK=SOCKET" : ";DB_CLOSE_ON_EXIT=FALSE");
   }
 
   /**
    * Makes H2's mixed-mode TCP server listen on 127.0.0.1. The property must be set before H2's
-   * {@code SysProperties} class loads, which the check below then does.
+   * {@code SysProperties} class loads; when the file is to be shared, the check below then makes
+   * sure it was.
    */
-  private static synchronized void bindH2ToLoopback() {
+  private static synchronized void bindH2ToLoopback(boolean check) {
     String set = System.getProperty(H2_BIND_ADDRESS);
     if (set == null) {
       System.setProperty(H2_BIND_ADDRESS, LOOPBACK);
+    }
+    if (!check) {
+      return;
     }
     String effective = org.h2.engine.SysProperties.BIND_ADDRESS;
     boolean loopback;
@@ -225,6 +348,16 @@ public final class Database implements AutoCloseable {
   /** The URL with any {@code password=} parameter masked, for messages and logs. */
   static String redact(String url) {
     return url == null ? null : URL_PASSWORD.matcher(url).replaceAll("$1***");
+  }
+
+  /** The error code of the first {@link SQLException} in the chain, or 0. */
+  private static int sqlErrorCode(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException sql) {
+        return sql.getErrorCode();
+      }
+    }
+    return 0;
   }
 
   /** The messages of the chain that say why, without the pool's own wrapping. */
@@ -278,10 +411,30 @@ public final class Database implements AutoCloseable {
    * @throws PersistenceException when the database fails; nothing of the work is kept then
    */
   <T> T transaction(String what, SqlWork<T> work) {
+    return transaction(what, work, false);
+  }
+
+  /**
+   * Runs {@code work}, which writes, in one transaction, like {@link #transaction}; when it
+   * returns, what it wrote is in the database file. On H2 a commit alone does not promise that:
+   * when another commit is being stored at that moment, H2 leaves this one to a later store,
+   * which a killed process never makes; a {@code CHECKPOINT} stores it. PostgreSQL's commit is
+   * durable by itself.
+   */
+  <T> T write(String what, SqlWork<T> work) {
+    return transaction(what, work, dialect == Dialect.H2);
+  }
+
+  private <T> T transaction(String what, SqlWork<T> work, boolean checkpoint) {
     try (Connection c = dataSource.getConnection()) {
       try {
         T result = work.run(c);
         c.commit();
+        if (checkpoint) {
+          try (Statement s = c.createStatement()) {
+            s.execute("CHECKPOINT");
+          }
+        }
         return result;
       } catch (SQLException | RuntimeException e) {
         try {

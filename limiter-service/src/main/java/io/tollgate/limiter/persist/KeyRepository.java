@@ -92,7 +92,7 @@ public final class KeyRepository {
    */
   public void store(ApiKey key) {
     Objects.requireNonNull(key, "key");
-    database.transaction("store key " + key.id(), c -> {
+    database.write("store key " + key.id(), c -> {
       mergeKey(c, key);
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_key_plan WHERE key_hash = ?")) {
@@ -117,7 +117,7 @@ public final class KeyRepository {
   /** Deletes the key with its plan associations; nothing happens if it is absent. */
   public void delete(String hash) {
     Objects.requireNonNull(hash, "hash");
-    database.transaction("delete key", c -> {
+    database.write("delete key", c -> {
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_api_key WHERE hash = ?")) {
         ps.setString(1, hash);

@@ -14,17 +14,31 @@ import java.net.NetworkInterface;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.h2.api.ErrorCode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The contract on the embedded H2 file, and what only the embedded mode does. */
 class EmbeddedPersistenceTest extends PersistenceContractTest {
+
+  static {
+    // What Database.open does before H2 first loads; some tests here use H2 directly first.
+    if (System.getProperty("h2.bindAddress") == null) {
+      System.setProperty("h2.bindAddress", "127.0.0.1");
+    }
+  }
 
   @TempDir
   Path temp;
@@ -36,19 +50,25 @@ class EmbeddedPersistenceTest extends PersistenceContractTest {
     return DatabaseSettings.embedded(temp.resolve("data-" + ++databases));
   }
 
+  @Override
+  Connection rawConnection(DatabaseSettings settings) throws Exception {
+    java.nio.file.Files.createDirectories(settings.dataDir());
+    // Earlier versions created the file with an empty password.
+    return DriverManager.getConnection("jdbc:h2:file:"
+        + settings.dataDir().toAbsolutePath().resolve("tollgate"), "tollgate", "");
+  }
+
   @Test
   void createsTheDataDirectoryAndTheFileInIt() {
     assertTrue(Files.isRegularFile(settings.dataDir().resolve("tollgate.mv.db")));
   }
 
-  @Test
-  void anotherProcessOnTheSameDataDirectoryWorks() throws Exception {
-    db.plans().store(bare("from-parent"));
-
+  /** Runs {@link EmbeddedDatabaseChild} on this test's data directory; returns its output. */
+  private String child(String mode, int expectedExit) throws Exception {
     Process child = new ProcessBuilder(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"),
-        EmbeddedDatabaseChild.class.getName(), settings.dataDir().toString())
+        EmbeddedDatabaseChild.class.getName(), settings.dataDir().toString(), mode)
         .redirectErrorStream(true).start();
     child.getOutputStream().close();
     String output;
@@ -56,14 +76,113 @@ class EmbeddedPersistenceTest extends PersistenceContractTest {
       output = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     }
     assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child did not exit");
-    assertEquals(0, child.exitValue(), output);
+    assertEquals(expectedExit, child.exitValue(), output);
+    return output;
+  }
+
+  /** Reopens this test's database shared with other processes. */
+  private void reopenShared() {
+    db.close();
+    settings = DatabaseSettings.sharedEmbedded(settings.dataDir());
+    db = Database.open(settings);
+  }
+
+  @Test
+  void anotherProcessSharingTheDataDirectoryWorks() throws Exception {
+    reopenShared();
+    db.plans().store(bare("from-parent"));
+
+    String output = child("shared", 0);
     assertTrue(output.contains("ids=[from-child, from-parent]"), output);
 
     assertEquals(Set.of("from-child", "from-parent"), db.plans().ids());
   }
 
   @Test
+  void unlessAskedForTheFileIsNotSharedAndNoServerRuns() throws Exception {
+    // Alone, H2 locks the file through the file system and writes no lock file with a server.
+    assertFalse(Files.exists(settings.dataDir().resolve("tollgate.lock.db")));
+
+    String output = child("alone", 2);
+    assertTrue(output.contains("is in use by another process: to share one data directory,"
+        + " start every member that uses it with --db-auto-server"), output);
+    assertEquals(Set.of(), db.plans().ids(), "the refused process stored nothing");
+  }
+
+  @Test
+  void theDataDirectoryIsPrivateAndThePasswordIsGeneratedAndOwnerOnly() throws Exception {
+    Path dir = settings.dataDir();
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+    Path password = dir.resolve("db.password");
+    assertEquals("rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(password)));
+    String stored = Files.readString(password).strip();
+    assertTrue(stored.length() >= 32, "a long random password: " + stored.length());
+
+    String url = "jdbc:h2:file:" + dir.toAbsolutePath().resolve("tollgate")
+        + ";AUTO_SERVER=TRUE";
+    reopenShared();
+    for (String[] login : new String[][] {{"tollgate", ""}, {"", ""}, {"sa", ""}}) {
+      SQLException e = assertThrows(SQLException.class,
+          () -> DriverManager.getConnection(url, login[0], login[1]).close(),
+          "login " + login[0]);
+      assertEquals(ErrorCode.WRONG_USER_OR_PASSWORD, e.getErrorCode(), e.getMessage());
+    }
+    try (Connection c = DriverManager.getConnection(url, "tollgate", stored)) {
+      assertTrue(c.isValid(5));
+    }
+  }
+
+  @Test
+  void anExistingDataDirectoryIsMadePrivate() throws Exception {
+    Path dir = temp.resolve("open-to-all");
+    Files.createDirectories(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+    try (Database opened = Database.open(DatabaseSettings.embedded(dir))) {
+      assertEquals("rwx------",
+          PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
+    }
+  }
+
+  @Test
+  void aDatabaseCreatedWithoutAPasswordGetsOneAndKeepsItsData() throws Exception {
+    // As earlier versions left it: created through the command line (user "") or through
+    // DatabaseSettings.embedded (user tollgate), both with an empty password.
+    for (String user : new String[] {"", "tollgate"}) {
+      Path dir = temp.resolve("legacy-" + (user.isEmpty() ? "empty" : user));
+      Files.createDirectories(dir);
+      String url = "jdbc:h2:file:" + dir.toAbsolutePath().resolve("tollgate");
+      try (Connection c = DriverManager.getConnection(url, user, "");
+          Statement s = c.createStatement()) {
+        s.execute("CREATE TABLE legacy_marker (id INTEGER)");
+        s.execute("INSERT INTO legacy_marker VALUES (7)");
+      }
+
+      try (Database opened = Database.open(DatabaseSettings.embedded(dir))) {
+        opened.plans().store(bare("after-upgrade"));
+      }
+      String stored = Files.readString(dir.resolve("db.password")).strip();
+      assertFalse(Files.exists(dir.resolve("db.password.new")));
+      for (String who : new String[] {"", "tollgate"}) {
+        SQLException e = assertThrows(SQLException.class,
+            () -> DriverManager.getConnection(url, who, "").close(), "user '" + who + "'");
+        assertEquals(ErrorCode.WRONG_USER_OR_PASSWORD, e.getErrorCode(), e.getMessage());
+      }
+      try (Connection c = DriverManager.getConnection(url, "tollgate", stored);
+          Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT id FROM legacy_marker")) {
+        assertTrue(rs.next());
+        assertEquals(7, rs.getInt(1), "data of " + user);
+      }
+      try (Database again = Database.open(DatabaseSettings.embedded(dir))) {
+        assertEquals(Set.of("after-upgrade"), again.plans().ids());
+      }
+    }
+  }
+
+  @Test
   void theMixedModeServerListensOnLoopbackOnly() throws Exception {
+    reopenShared();
     Properties lock = new Properties();
     try (InputStream in = Files.newInputStream(settings.dataDir().resolve("tollgate.lock.db"))) {
       lock.load(in);

@@ -13,8 +13,10 @@ import io.tollgate.limiter.plan.ApiStage;
 import io.tollgate.limiter.plan.Quota;
 import io.tollgate.limiter.plan.Throttle;
 import io.tollgate.limiter.plan.UsagePlan;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneId;
@@ -348,18 +350,86 @@ abstract class PersistenceContractTest {
 
   // ---- migrations and opening
 
+  /** The newest schema version of this build. */
+  static final int LATEST = 1;
+
+  /** A raw connection to the database of {@code settings}, as the code before Flyway used it. */
+  abstract Connection rawConnection(DatabaseSettings settings) throws Exception;
+
   @Test
   void openingAgainAppliesNoMigrationTwice() {
     db.plans().store(gold());
-    int migrations = SchemaMigrations.load().size();
     try (Database again = Database.open(settings)) {
-      assertEquals(migrations, again.schemaVersion());
+      assertEquals(LATEST, again.schemaVersion());
       assertEquals(gold(), again.plans().load("gold"));
     }
     db.close();
     db = Database.open(settings);
-    assertEquals(migrations, count("tollgate_schema_version"));
+    assertEquals(LATEST, db.schemaVersion());
+    assertEquals(LATEST, appliedFiles());
     assertEquals(gold(), db.plans().load("gold"));
+  }
+
+  @Test
+  void aDatabaseMigratedByTheHandWrittenRunnerIsBaselinedAndKeepsItsData() throws Exception {
+    db.close();
+    db = null;
+    DatabaseSettings legacy = newDatabase();
+    // What the hand-written runner of earlier versions left: the V1 tables, its lock table and
+    // its version table with V1 recorded.
+    try (Connection c = rawConnection(legacy); Statement s = c.createStatement()) {
+      for (String sql : statements(resource("db/migration/V1__plans_keys_quotas.sql"))) {
+        s.execute(sql);
+      }
+      s.execute("CREATE TABLE tollgate_schema_lock (id INTEGER NOT NULL PRIMARY KEY)");
+      s.execute("INSERT INTO tollgate_schema_lock (id) VALUES (1)");
+      s.execute("CREATE TABLE tollgate_schema_version (version INTEGER NOT NULL PRIMARY KEY,"
+          + " name VARCHAR(255) NOT NULL, checksum BIGINT NOT NULL,"
+          + " applied_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+      s.execute("INSERT INTO tollgate_schema_version VALUES (1, 'V1__plans_keys_quotas.sql',"
+          + " 1234567, CURRENT_TIMESTAMP)");
+      s.execute("INSERT INTO tollgate_plan (id, name, description, created_at, updated_at)"
+          + " VALUES ('legacy', 'Legacy', '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)");
+      if (!c.getAutoCommit()) {
+        c.commit();
+      }
+    }
+
+    settings = legacy;
+    db = Database.open(legacy);
+    assertEquals(LATEST, db.schemaVersion());
+    assertEquals(Set.of("legacy"), db.plans().ids());
+    db.plans().store(gold());
+    assertEquals(0, appliedFiles(), "V1 was not run again");
+    assertEquals("1", db.transaction("read baseline", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT \"version\" FROM"
+          + " \"tollgate_schema_history\" WHERE \"type\" = 'BASELINE'");
+          ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getString(1) : null;
+      }
+    }));
+    db.close();
+    db = Database.open(legacy);
+    assertEquals(Set.of("gold", "legacy"), db.plans().ids());
+  }
+
+  @Test
+  void aDatabaseWithOtherApplicationsTablesGetsTheWholeSchema() throws Exception {
+    db.close();
+    db = null;
+    DatabaseSettings shared = newDatabase();
+    try (Connection c = rawConnection(shared); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE other_application (id INTEGER NOT NULL PRIMARY KEY)");
+      if (!c.getAutoCommit()) {
+        c.commit();
+      }
+    }
+    settings = shared;
+    db = Database.open(shared);
+    assertEquals(LATEST, db.schemaVersion());
+    assertEquals(LATEST, appliedFiles());
+    db.plans().store(gold());
+    assertEquals(0, count("other_application"));
   }
 
   @Test
@@ -398,7 +468,43 @@ abstract class PersistenceContractTest {
     }
     settings = fresh;
     db = Database.open(fresh);
-    assertEquals(SchemaMigrations.load().size(), count("tollgate_schema_version"));
+    assertEquals(LATEST, appliedFiles());
+  }
+
+  /** The migration files Flyway ran (baselines excluded). */
+  long appliedFiles() {
+    return db.transaction("count applied files", c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM"
+          + " \"tollgate_schema_history\" WHERE \"type\" = 'SQL' AND \"success\"");
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  static String resource(String name) throws Exception {
+    try (var in = PersistenceContractTest.class.getClassLoader().getResourceAsStream(name)) {
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The statements of a migration file: each ends with ';' at the end of a line. */
+  static List<String> statements(String text) {
+    List<String> out = new ArrayList<>();
+    StringBuilder current = new StringBuilder();
+    for (String line : text.split("\n")) {
+      if (line.strip().isEmpty() || line.strip().startsWith("--")) {
+        continue;
+      }
+      current.append(line).append('\n');
+      if (line.strip().endsWith(";")) {
+        String sql = current.toString().strip();
+        out.add(sql.substring(0, sql.length() - 1));
+        current.setLength(0);
+      }
+    }
+    return out;
   }
 
   /** The number of rows in a table. */

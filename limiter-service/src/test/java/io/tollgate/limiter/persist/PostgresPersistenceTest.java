@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tollgate.limiter.testing.FreePorts;
 import io.tollgate.limiter.testing.PostgresServer;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +33,11 @@ class PostgresPersistenceTest extends PersistenceContractTest {
   @Override
   DatabaseSettings newDatabase() throws Exception {
     return new DatabaseSettings(server.createDatabase(), server.user(), server.password(), null);
+  }
+
+  @Override
+  Connection rawConnection(DatabaseSettings settings) throws Exception {
+    return DriverManager.getConnection(settings.url(), settings.user(), settings.password());
   }
 
   @Test

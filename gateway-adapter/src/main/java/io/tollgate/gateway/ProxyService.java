@@ -177,6 +177,12 @@ public final class ProxyService implements HttpService {
       ctx.setMaxRequestLength(maxBody);
     }
 
+    if (!decisions.ready()) {
+      // Not one check has reached the limiter yet: whatever the failure mode, nothing goes
+      // through unchecked because the adapter has only just started.
+      x.limiter = "not_ready";
+      return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
+    }
     CheckRequest check = CheckRequest.newBuilder()
         .setApiKey(key)
         .setKeyRequired(m.route().apiKeyRequired())

@@ -194,12 +194,21 @@ public final class DecisionClient implements AutoCloseable {
     return breaker.state(nanoClock.getAsLong(), policy.breakerOpenMillis() * 1_000_000L);
   }
 
-  /** Checks one request; the future never fails. */
+  /** Checks one request under the top-level failure mode; the future never fails. */
   public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy) {
+    return check(request, policy, policy.failureMode());
+  }
+
+  /**
+   * Checks one request; {@code mode} (the route's) decides when the limiter cannot answer. The
+   * future never fails.
+   */
+  public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy,
+      FailureMode mode) {
     long start = nanoClock.getAsLong();
     if (!breaker.tryAcquire(start, policy.breakerOpenMillis() * 1_000_000L)) {
       metrics.limiterFailure("circuit_open");
-      return CompletableFuture.completedFuture(failed(policy, "circuit_open"));
+      return CompletableFuture.completedFuture(failed(mode, "circuit_open"));
     }
     CompletableFuture<Decision> result = new CompletableFuture<>();
     ClientCalls.asyncUnaryCall(
@@ -252,7 +261,7 @@ public final class DecisionClient implements AutoCloseable {
             breaker.onFailure(start, now, policy.breakerFailures());
             metrics.limiterCall("error", now - start);
             metrics.limiterFailure(reason);
-            result.complete(failed(policy, reason));
+            result.complete(failed(mode, reason));
           }
         });
     return result;
@@ -270,8 +279,8 @@ public final class DecisionClient implements AutoCloseable {
     return out;
   }
 
-  private static Decision failed(LimiterPolicy policy, String reason) {
-    return new Decision(policy.failureMode() == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
+  private static Decision failed(FailureMode mode, String reason) {
+    return new Decision(mode == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
         : Verdict.UNAVAILABLE, null, reason);
   }
 

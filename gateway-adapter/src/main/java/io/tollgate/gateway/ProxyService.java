@@ -23,6 +23,7 @@ import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.CacheKeyParameter;
+import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.Invalidation;
 import io.tollgate.gateway.GatewayConfig.Route;
 import io.tollgate.gateway.GatewayConfig.Stage;
@@ -194,7 +195,9 @@ public final class ProxyService implements HttpService {
         .build();
     boolean keySent = !key.isEmpty();
     CompletableFuture<HttpResponse> res = new CompletableFuture<>();
-    decisions.check(check, cfg.limiter()).thenAccept(d -> {
+    FailureMode mode = m.route().failureMode() != null ? m.route().failureMode()
+        : cfg.limiter().failureMode();
+    decisions.check(check, cfg.limiter(), mode).thenAccept(d -> {
       // The rest runs on the request's event loop, in its context: at once when the answer
       // arrived there, else handed to it (a task and a wake-up).
       RequestContext current = RequestContext.currentOrNull();

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The packaged adapter when the limiter cannot answer: never reached since start, stalling
  * (a stand-in limiter that holds checks unanswered), or gone (stopped after the adapter was
- * ready); its config errors at start and on reload, and {@code --help}.
+ * ready); per-route failure modes; its config errors at start and on reload, and {@code --help}.
  * No limiter process is needed here: {@link FakeLimiter} stands in for it.
  */
 class GatewayFailureModesIT {
@@ -159,6 +159,51 @@ class GatewayFailureModesIT {
       assertEquals(0, upstream.served("/pets/1"));
     } finally {
       limiter.close();
+    }
+  }
+
+  /**
+   * {@code failure_mode} on a route overrides the top-level one, either way: with the limiter
+   * gone, a fail_closed login route answers 503 while a catalogue route fails open.
+   */
+  @Test
+  void aRoutesFailureModeOverridesTheTopLevelOne() throws Exception {
+    for (String top : new String[] {"fail_open", "fail_closed"}) {
+      Path config = dir.resolve("per-route-" + top + ".yaml");
+      Files.writeString(config, config(top, """
+            - route: POST /login
+              upstreams: [http://127.0.0.1:UP]
+              failure_mode: fail_closed
+            - route: GET /catalog/{id}
+              upstreams: [http://127.0.0.1:UP]
+              failure_mode: fail_open
+          """.replace("UP", Integer.toString(upstream.port()))));
+      int port = Processes.freePort();
+      int admin = Processes.freePort();
+      FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+      try (Processes.Proc adapter = Processes.adapter("per-route-" + top, config, port, admin,
+          limiter.target())) {
+        adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+        assertEquals(200, get(port, "/prod/catalog/checked").statusCode());
+        limiter.close();
+        long loginsBefore = upstream.served("/login");
+        for (int i = 0; i < 4; i++) {
+          HttpResponse<String> login = Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+              "http://127.0.0.1:" + port + "/prod/login")).timeout(Duration.ofSeconds(20))
+              .POST(HttpRequest.BodyPublishers.ofString("user=a")).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertEquals(503, login.statusCode(), top + ": " + login.body());
+          HttpResponse<String> catalog = get(port, "/prod/catalog/" + top + i);
+          assertEquals(200, catalog.statusCode(), top + ": " + catalog.body());
+          assertFalse(catalog.headers().firstValue("x-ratelimit-limit").isPresent());
+          // The top-level mode still applies to a route that names none.
+          assertEquals(top.equals("fail_open") ? 200 : 503,
+              get(port, "/prod/pets/" + top + i).statusCode(), top);
+        }
+        assertEquals(loginsBefore, upstream.served("/login"));
+      } finally {
+        limiter.close();
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package io.tollgate.gateway;
 
+import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpHeaderNames;
 import com.linecorp.armeria.common.HttpMethod;
@@ -13,6 +14,7 @@ import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.RequestHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.common.util.Exceptions;
 import com.linecorp.armeria.common.util.SafeCloseable;
 import com.linecorp.armeria.common.util.TimeoutMode;
 import com.linecorp.armeria.common.logging.RequestLog;
@@ -184,6 +186,33 @@ public final class ProxyService implements HttpService {
       x.limiter = "not_ready";
       return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
     }
+    if (maxBody > 0 && h.contentLength() < 0 && UpstreamClient.mayHaveBody(h)
+        && !req.isEmpty()) {
+      // A body of unknown length (chunked, or HTTP/2 without content-length) is read in full,
+      // at most max_body_bytes, before the limiter is asked and before the upstream sees any of
+      // it: a body over the limit answers 413, costs nothing and reaches nobody. A streamed
+      // body would already be counted, and partly sent upstream, when it turned out too long.
+      return HttpResponse.of(req.aggregate().handle((agg, err) -> {
+        if (err != null) {
+          if (Exceptions.peel(err) instanceof ContentTooLargeException) {
+            return json(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large", x,
+                null, null);
+          }
+          return HttpResponse.ofFailure(err);
+        }
+        RequestHeaders known = h.toBuilder().removeAndThen(HttpHeaderNames.TRANSFER_ENCODING)
+            .contentLength(agg.content().length()).build();
+        return checkThenProxy(ctx, HttpRequest.of(known, agg.content(), agg.trailers()), cfg, m,
+            x, key);
+      }));
+    }
+    return checkThenProxy(ctx, req, cfg, m, x, key);
+  }
+
+  /** Steps 3 to 5: the limiter check, then the cache or the upstream. */
+  private HttpResponse checkThenProxy(ServiceRequestContext ctx, HttpRequest req,
+      GatewayConfig cfg, Match m, Exchange x, String key) {
+    RequestHeaders h = req.headers();
     CheckRequest check = CheckRequest.newBuilder()
         .setApiKey(key)
         .setKeyRequired(m.route().apiKeyRequired())

@@ -7,8 +7,8 @@ import com.linecorp.armeria.server.ServerBuilder;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The admin port: {@code GET /metrics} (Prometheus text), {@code GET /healthz}, and {@code POST
@@ -20,26 +20,31 @@ public final class AdminService {
   private final GatewayMetrics metrics;
   private final Function<String, StageCache> caches;
   private final byte[] token;
-  private final BooleanSupplier ready;
+  private final Supplier<String> notReady;
 
-  /** {@code token} null or empty closes the flush endpoint. */
+  /**
+   * {@code token} null or empty closes the flush endpoint; {@code notReady} gives null when the
+   * adapter is ready, else the reason {@code /healthz} names.
+   */
   public AdminService(GatewayMetrics metrics, Function<String, StageCache> caches, String token,
-      BooleanSupplier ready) {
+      Supplier<String> notReady) {
     this.metrics = metrics;
     this.caches = caches;
     this.token = token == null || token.isEmpty() ? null
         : ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
-    this.ready = ready;
+    this.notReady = notReady;
   }
 
   /** Adds the endpoints to {@code sb}. */
   public void bind(ServerBuilder sb) {
     sb.service("/metrics", (ctx, req) -> HttpResponse.of(HttpStatus.OK,
         MediaType.parse("text/plain; version=0.0.4; charset=utf-8"), metrics.scrape()));
-    sb.service("/healthz", (ctx, req) -> ready.getAsBoolean()
-        ? HttpResponse.of(HttpStatus.OK, MediaType.PLAIN_TEXT_UTF_8, "OK")
-        : HttpResponse.of(HttpStatus.SERVICE_UNAVAILABLE, MediaType.PLAIN_TEXT_UTF_8,
-            "NOT READY"));
+    sb.service("/healthz", (ctx, req) -> {
+      String why = notReady.get();
+      return why == null ? HttpResponse.of(HttpStatus.OK, MediaType.PLAIN_TEXT_UTF_8, "OK")
+          : HttpResponse.of(HttpStatus.SERVICE_UNAVAILABLE, MediaType.PLAIN_TEXT_UTF_8,
+              "NOT READY: " + why);
+    });
     sb.service("/admin/stages/{stage}/cache/flush", (ctx, req) -> flush(ctx,
         req.headers().get("authorization")));
   }

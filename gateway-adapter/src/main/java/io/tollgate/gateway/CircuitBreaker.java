@@ -53,6 +53,14 @@ public final class CircuitBreaker {
     reset();
   }
 
+  /**
+   * A new connection to the limiter was made: it is back (a restart, a network fault that
+   * ended), so the breaker closes at once instead of waiting out its open time.
+   */
+  public void onReconnected() {
+    reset();
+  }
+
   private synchronized void reset() {
     consecutiveFailures = 0;
     open = false;

@@ -123,16 +123,8 @@ public final class ConfigLoader {
     if (top.containsKey("limiter")) {
       Map<String, Node> m = map(top.get("limiter"), "limiter",
           Set.of("failure_mode", "deadline_ms", "circuit_breaker"));
-      FailureMode mode = limiter.failureMode();
-      if (m.containsKey("failure_mode")) {
-        String v = string(m.get("failure_mode"), "limiter.failure_mode");
-        switch (v) {
-          case "fail_open" -> mode = FailureMode.FAIL_OPEN;
-          case "fail_closed" -> mode = FailureMode.FAIL_CLOSED;
-          default -> throw error(m.get("failure_mode"), "limiter.failure_mode",
-              "unknown mode '" + v + "' (expected fail_open or fail_closed)");
-        }
-      }
+      FailureMode mode = m.containsKey("failure_mode")
+          ? failureMode(m.get("failure_mode"), "limiter.failure_mode") : limiter.failureMode();
       long deadline = m.containsKey("deadline_ms")
           ? integer(m.get("deadline_ms"), "limiter.deadline_ms", 1, 60_000) : 500;
       int failures = limiter.breakerFailures();
@@ -261,7 +253,7 @@ public final class ConfigLoader {
 
   private Route route(Node node, String path) throws ConfigException {
     Map<String, Node> m = map(node, path, Set.of("route", "upstreams", "timeout_ms", "retries",
-        "api_key_required", "cache"));
+        "api_key_required", "cache", "failure_mode"));
     String text = required(m, node, path, "route").trim();
     int space = text.indexOf(' ');
     if (space < 0) {
@@ -309,8 +301,10 @@ public final class ConfigLoader {
     if (m.containsKey("cache")) {
       cache = routeCache(m.get("cache"), path + ".cache", template);
     }
+    FailureMode failureMode = m.containsKey("failure_mode")
+        ? failureMode(m.get("failure_mode"), path + ".failure_mode") : null;
     return new Route(method + " " + template, method, template, List.copyOf(upstreams), timeout,
-        retries, keyRequired, cache);
+        retries, keyRequired, cache, failureMode);
   }
 
   private RouteCache routeCache(Node node, String path, PathTemplate template)
@@ -358,6 +352,16 @@ public final class ConfigLoader {
       }
     }
     return new RouteCache(enabled, ttl, List.copyOf(params), ucc);
+  }
+
+  private FailureMode failureMode(Node node, String path) throws ConfigException {
+    String v = string(node, path);
+    return switch (v) {
+      case "fail_open" -> FailureMode.FAIL_OPEN;
+      case "fail_closed" -> FailureMode.FAIL_CLOSED;
+      default -> throw error(node, path, "unknown mode '" + v
+          + "' (expected fail_open or fail_closed)");
+    };
   }
 
   private Upstream upstream(Node node, String path) throws ConfigException {

@@ -1,6 +1,7 @@
 package io.tollgate.gateway;
 
 import io.grpc.CallOptions;
+import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -16,8 +17,12 @@ import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.logging.Logger;
 
 /**
  * Asks the limiter about one request ({@code tollgate.v1.CheckService/Check}, with a deadline)
@@ -31,6 +36,17 @@ import java.util.function.LongSupplier;
  * Any other status (in practice {@code INVALID_ARGUMENT}) means the limiter is up and refused
  * this request: it counts as an answer for the breaker and becomes {@link Verdict#REJECTED}, never
  * fail_open, so no client can switch the limiter off by sending requests it refuses.
+ *
+ * <p>Connections. The channel connects at start and every call waits for a connection that is
+ * being made ({@code waitForReady}), within its deadline, instead of failing at once while the
+ * channel is between attempts. A channel that cannot connect tries again every {@link
+ * #RECONNECT_MILLIS}, not after gRPC's growing backoff (up to two minutes), so a restarted
+ * limiter is found again at once. A new connection closes the breaker: the limiter is back.
+ *
+ * <p>Readiness. Until one check round trip has succeeded ({@link #ready()}), the adapter does not
+ * know that it can reach the limiter and answers 503 rather than let requests through unchecked.
+ * A probe check (a key-requiring check without a key: the limiter answers FORBIDDEN and counts
+ * nothing) is sent at start and repeated until one is answered.
  */
 public final class DecisionClient implements AutoCloseable {
 
@@ -42,25 +58,135 @@ public final class DecisionClient implements AutoCloseable {
   private static final MethodDescriptor<CheckRequest, CheckResponse> CHECK =
       CheckServiceGrpc.getCheckMethod();
 
+  private static final Logger LOG = Logger.getLogger(DecisionClient.class.getName());
+
+  /**
+   * How soon a channel that could not connect tries again. A refused connection costs next to
+   * nothing, and a limiter that comes back is then used within this time, not after gRPC's
+   * exponential backoff (1 s growing to 120 s), during which every call would have to wait.
+   */
+  static final long RECONNECT_MILLIS = 100;
+  /** The readiness probe's deadline, and the pause between failed probes. */
+  static final long PROBE_DEADLINE_MILLIS = 2_000;
+  static final long PROBE_INTERVAL_MILLIS = 200;
+
   private final ManagedChannel channel;
+  private final String target;
   private final CircuitBreaker breaker = new CircuitBreaker();
   private final GatewayMetrics metrics;
   private final LongSupplier nanoClock;
+  private final Supplier<CheckRequest> probe;
+  /** Reconnects and readiness probes; one daemon thread, idle once connected and ready. */
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+      r -> {
+        Thread t = new Thread(r, "limiter-connection");
+        t.setDaemon(true);
+        return t;
+      });
+  private volatile boolean ready;
+  private volatile String notReadyReason = "no check round trip to the limiter yet";
+  private volatile boolean closed;
 
-  /** A client of the limiter at {@code target} ({@code host:port}, plaintext gRPC). */
-  public DecisionClient(String target, GatewayMetrics metrics, LongSupplier nanoClock) {
-    this.channel = NettyChannelBuilder.forTarget(target).usePlaintext()
+  /**
+   * A client of the limiter at {@code target} ({@code host:port}, plaintext gRPC); {@code probe}
+   * gives the readiness probe's request (see the class comment).
+   */
+  public DecisionClient(String target, GatewayMetrics metrics, LongSupplier nanoClock,
+      Supplier<CheckRequest> probe) {
+    this(target, NettyChannelBuilder.forTarget(target).usePlaintext(), metrics, nanoClock,
+        probe);
+  }
+
+  DecisionClient(String target, NettyChannelBuilder builder, GatewayMetrics metrics,
+      LongSupplier nanoClock, Supplier<CheckRequest> probe) {
+    this.target = target;
+    this.channel = builder
         // The answer is handled on gRPC's own event loop: it only records metrics and completes
         // a future whose continuation runs on the request's event loop (ProxyService). Without
         // this, every answer was first handed to gRPC's default executor, a cached thread pool:
         // one more thread wake-up per request, for no work that needed a thread of its own.
         .directExecutor()
-        // A limiter that restarts is found again quickly; the breaker limits the cost meanwhile.
         .enableRetry().build();
-    // Connect now, so the first request does not pay for the connection within its deadline.
-    channel.getState(true);
     this.metrics = metrics;
     this.nanoClock = nanoClock;
+    this.probe = probe;
+    // Connect now, so the first request does not pay for the connection within its deadline.
+    watch(channel.getState(true));
+    scheduler.execute(this::sendProbe);
+  }
+
+  /** Whether a check round trip has succeeded since start, so checks can reach the limiter. */
+  public boolean ready() {
+    return ready;
+  }
+
+  /** Why {@link #ready()} is false, for {@code /healthz}; null when ready. */
+  public String notReadyReason() {
+    return ready ? null : notReadyReason;
+  }
+
+  /** The limiter's address, for logs and health. */
+  public String target() {
+    return target;
+  }
+
+  /** Follows the channel's state: reconnects quickly, and a new connection closes the breaker. */
+  private void watch(ConnectivityState state) {
+    if (closed) {
+      return;
+    }
+    switch (state) {
+      case READY -> breaker.onReconnected();
+      case TRANSIENT_FAILURE -> scheduler.schedule(channel::resetConnectBackoff,
+          RECONNECT_MILLIS, TimeUnit.MILLISECONDS);
+      case IDLE -> channel.getState(true);
+      default -> { }
+    }
+    channel.notifyWhenStateChanged(state, () -> watch(channel.getState(false)));
+  }
+
+  private void sendProbe() {
+    if (closed || ready) {
+      return;
+    }
+    long start = nanoClock.getAsLong();
+    ClientCalls.asyncUnaryCall(channel.newCall(CHECK, CallOptions.DEFAULT.withWaitForReady()
+        .withDeadlineAfter(PROBE_DEADLINE_MILLIS, TimeUnit.MILLISECONDS)), probe.get(),
+        new StreamObserver<CheckResponse>() {
+          @Override
+          public void onNext(CheckResponse r) {
+          }
+
+          @Override
+          public void onCompleted() {
+            answered(start);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            Status status = Status.fromThrowable(t);
+            if (!LIMITER_FAILURES.contains(status.getCode())) {
+              answered(start);
+              return;
+            }
+            notReadyReason = "no check round trip to the limiter at " + target + " yet (last "
+                + "attempt: " + status.getCode() + (status.getDescription() == null ? ""
+                : ": " + status.getDescription()) + ")";
+            if (!closed) {
+              scheduler.schedule(DecisionClient.this::sendProbe, PROBE_INTERVAL_MILLIS,
+                  TimeUnit.MILLISECONDS);
+            }
+          }
+        });
+  }
+
+  private void answered(long start) {
+    if (!ready) {
+      ready = true;
+      breaker.onSuccess();
+      LOG.info("limiter at " + target + " answered a check in "
+          + (nanoClock.getAsLong() - start) / 1_000_000 + " ms: ready");
+    }
   }
 
   /** The breaker's state now, for the metrics. */
@@ -68,17 +194,28 @@ public final class DecisionClient implements AutoCloseable {
     return breaker.state(nanoClock.getAsLong(), policy.breakerOpenMillis() * 1_000_000L);
   }
 
-  /** Checks one request; the future never fails. */
+  /** Checks one request under the top-level failure mode; the future never fails. */
   public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy) {
+    return check(request, policy, policy.failureMode());
+  }
+
+  /**
+   * Checks one request; {@code mode} (the route's) decides when the limiter cannot answer. The
+   * future never fails.
+   */
+  public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy,
+      FailureMode mode) {
     long start = nanoClock.getAsLong();
     if (!breaker.tryAcquire(start, policy.breakerOpenMillis() * 1_000_000L)) {
       metrics.limiterFailure("circuit_open");
-      return CompletableFuture.completedFuture(failed(policy, "circuit_open"));
+      return CompletableFuture.completedFuture(failed(mode, "circuit_open"));
     }
     CompletableFuture<Decision> result = new CompletableFuture<>();
     ClientCalls.asyncUnaryCall(
-        channel.newCall(CHECK, CallOptions.DEFAULT.withDeadlineAfter(policy.deadlineMillis(),
-            TimeUnit.MILLISECONDS)),
+        // waitForReady: a connection being made is waited for within the deadline; without it
+        // a call fails at once (UNAVAILABLE) whenever the channel is between two attempts.
+        channel.newCall(CHECK, CallOptions.DEFAULT.withWaitForReady()
+            .withDeadlineAfter(policy.deadlineMillis(), TimeUnit.MILLISECONDS)),
         request,
         new StreamObserver<CheckResponse>() {
           private CheckResponse response;
@@ -124,7 +261,7 @@ public final class DecisionClient implements AutoCloseable {
             breaker.onFailure(start, now, policy.breakerFailures());
             metrics.limiterCall("error", now - start);
             metrics.limiterFailure(reason);
-            result.complete(failed(policy, reason));
+            result.complete(failed(mode, reason));
           }
         });
     return result;
@@ -142,13 +279,15 @@ public final class DecisionClient implements AutoCloseable {
     return out;
   }
 
-  private static Decision failed(LimiterPolicy policy, String reason) {
-    return new Decision(policy.failureMode() == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
+  private static Decision failed(FailureMode mode, String reason) {
+    return new Decision(mode == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
         : Verdict.UNAVAILABLE, null, reason);
   }
 
   @Override
   public void close() throws InterruptedException {
+    closed = true;
+    scheduler.shutdownNow();
     channel.shutdown();
     if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
       channel.shutdownNow();

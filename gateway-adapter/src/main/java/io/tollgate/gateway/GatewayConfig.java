@@ -95,9 +95,12 @@ public record GatewayConfig(String api, ApiKeySource apiKey, ServerLimits server
    * @param timeoutMillis how long the upstream may take to answer completely
    * @param retries further attempts, on the next upstream, when a connection cannot be made
    * @param apiKeyRequired whether a request without a valid key is refused
+   * @param failureMode what to do when the limiter cannot answer; null: the top-level
+   *     {@code limiter.failure_mode}
    */
   public record Route(String name, String method, PathTemplate template, List<Upstream> upstreams,
-      long timeoutMillis, int retries, boolean apiKeyRequired, RouteCache cache) {}
+      long timeoutMillis, int retries, boolean apiKeyRequired, RouteCache cache,
+      FailureMode failureMode) {}
 
   /** An upstream's scheme ({@code http}: HTTP/1.1, {@code h2c}: HTTP/2 in clear), host and port. */
   public record Upstream(String scheme, String host, int port) {

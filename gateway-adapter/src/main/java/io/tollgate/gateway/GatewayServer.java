@@ -15,6 +15,7 @@ import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServerErrorHandler;
 import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
+import io.tollgate.api.v1.CheckRequest;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -52,7 +53,8 @@ public final class GatewayServer implements AutoCloseable {
       throws IOException {
     this.settings = settings;
     apply(initial);
-    this.decisions = new DecisionClient(settings.limiter(), metrics, System::nanoTime);
+    this.decisions = new DecisionClient(settings.limiter(), metrics, System::nanoTime,
+        () -> probe(config.get()));
     metrics.breakerGauge(() -> decisions.breakerState(config.get().limiter())
         == CircuitBreaker.State.CLOSED ? 0 : 1);
     // The proxy port and the upstream client share the event loops, so an exchange stays on one.
@@ -81,7 +83,7 @@ public final class GatewayServer implements AutoCloseable {
         .http(new InetSocketAddress(settings.bind(), settings.adminPort()))
         .disableServerHeader()
         .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(1));
-    new AdminService(metrics, caches::get, settings.adminToken(), () -> ready)
+    new AdminService(metrics, caches::get, settings.adminToken(), this::notReadyReason)
         .bind(adminBuilder);
     this.admin = adminBuilder.build();
     proxy.start().join();
@@ -93,6 +95,23 @@ public final class GatewayServer implements AutoCloseable {
         + settings.bind() + ":" + port() + " (admin " + adminPort() + "), limiter "
         + settings.limiter() + ", " + initial.stages().size() + " stages, "
         + initial.routes().size() + " routes");
+  }
+
+  /** Null when ready; else why not, for {@code /healthz}. */
+  private String notReadyReason() {
+    if (!ready) {
+      return "starting or stopping";
+    }
+    return decisions.notReadyReason();
+  }
+
+  /**
+   * The readiness probe: a key-requiring check without a key. The limiter answers FORBIDDEN
+   * without reading or counting anything, which proves the whole path of a check.
+   */
+  static CheckRequest probe(GatewayConfig cfg) {
+    return CheckRequest.newBuilder().setApi(cfg.api()).setStage(cfg.stages().get(0).name())
+        .setMethod("GET").setRoute("/").setKeyRequired(true).setCost(1).build();
   }
 
   /** Loads the config and starts both ports. */

@@ -1,5 +1,6 @@
 package io.tollgate.gateway;
 
+import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpHeaderNames;
 import com.linecorp.armeria.common.HttpMethod;
@@ -13,6 +14,7 @@ import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.RequestHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.common.util.Exceptions;
 import com.linecorp.armeria.common.util.SafeCloseable;
 import com.linecorp.armeria.common.util.TimeoutMode;
 import com.linecorp.armeria.common.logging.RequestLog;
@@ -23,6 +25,7 @@ import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.CacheKeyParameter;
+import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.Invalidation;
 import io.tollgate.gateway.GatewayConfig.Route;
 import io.tollgate.gateway.GatewayConfig.Stage;
@@ -177,6 +180,39 @@ public final class ProxyService implements HttpService {
       ctx.setMaxRequestLength(maxBody);
     }
 
+    if (!decisions.ready()) {
+      // Not one check has reached the limiter yet: whatever the failure mode, nothing goes
+      // through unchecked because the adapter has only just started.
+      x.limiter = "not_ready";
+      return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
+    }
+    if (maxBody > 0 && h.contentLength() < 0 && UpstreamClient.mayHaveBody(h)
+        && !req.isEmpty()) {
+      // A body of unknown length (chunked, or HTTP/2 without content-length) is read in full,
+      // at most max_body_bytes, before the limiter is asked and before the upstream sees any of
+      // it: a body over the limit answers 413, costs nothing and reaches nobody. A streamed
+      // body would already be counted, and partly sent upstream, when it turned out too long.
+      return HttpResponse.of(req.aggregate().handle((agg, err) -> {
+        if (err != null) {
+          if (Exceptions.peel(err) instanceof ContentTooLargeException) {
+            return json(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "Request Entity Too Large", x,
+                null, null);
+          }
+          return HttpResponse.ofFailure(err);
+        }
+        RequestHeaders known = h.toBuilder().removeAndThen(HttpHeaderNames.TRANSFER_ENCODING)
+            .contentLength(agg.content().length()).build();
+        return checkThenProxy(ctx, HttpRequest.of(known, agg.content(), agg.trailers()), cfg, m,
+            x, key);
+      }));
+    }
+    return checkThenProxy(ctx, req, cfg, m, x, key);
+  }
+
+  /** Steps 3 to 5: the limiter check, then the cache or the upstream. */
+  private HttpResponse checkThenProxy(ServiceRequestContext ctx, HttpRequest req,
+      GatewayConfig cfg, Match m, Exchange x, String key) {
+    RequestHeaders h = req.headers();
     CheckRequest check = CheckRequest.newBuilder()
         .setApiKey(key)
         .setKeyRequired(m.route().apiKeyRequired())
@@ -188,7 +224,9 @@ public final class ProxyService implements HttpService {
         .build();
     boolean keySent = !key.isEmpty();
     CompletableFuture<HttpResponse> res = new CompletableFuture<>();
-    decisions.check(check, cfg.limiter()).thenAccept(d -> {
+    FailureMode mode = m.route().failureMode() != null ? m.route().failureMode()
+        : cfg.limiter().failureMode();
+    decisions.check(check, cfg.limiter(), mode).thenAccept(d -> {
       // The rest runs on the request's event loop, in its context: at once when the answer
       // arrived there, else handed to it (a task and a wake-up).
       RequestContext current = RequestContext.currentOrNull();

@@ -108,7 +108,7 @@ public final class UpstreamClient implements AutoCloseable {
   public HttpResponse send(Route route, RequestHeaders headers, HttpRequest original,
       Function<HttpStatus, HttpResponse> errors) {
     long length = headers.contentLength();
-    boolean noBody = length == 0 || (length < 0 && !hasBody(headers));
+    boolean noBody = length == 0 || (length < 0 && !mayHaveBody(headers));
     int start = Math.floorMod(nextUpstream.computeIfAbsent(route.name(), n -> new AtomicInteger())
         .getAndIncrement(), route.upstreams().size());
     if (noBody) {
@@ -127,7 +127,7 @@ public final class UpstreamClient implements AutoCloseable {
   }
 
   /** Whether a request without Content-Length may still carry a body (a chunked upload). */
-  private static boolean hasBody(RequestHeaders h) {
+  static boolean mayHaveBody(RequestHeaders h) {
     return switch (h.method()) {
       case GET, HEAD, DELETE, OPTIONS, TRACE -> false;
       default -> true;

@@ -53,4 +53,16 @@ class CircuitBreakerTest {
     b.onSuccess();
     assertEquals(CircuitBreaker.State.CLOSED, b.state(3 + OPEN, OPEN));
   }
+
+  @Test
+  void aNewConnectionClosesAnOpenBreakerAtOnce() {
+    CircuitBreaker b = new CircuitBreaker();
+    for (int i = 0; i < 3; i++) {
+      b.onFailure(0, 3);
+    }
+    assertFalse(b.tryAcquire(1, OPEN));
+    b.onReconnected();
+    assertEquals(CircuitBreaker.State.CLOSED, b.state(1, OPEN));
+    assertTrue(b.tryAcquire(1, OPEN));
+  }
 }

@@ -43,6 +43,16 @@ class ConfigLoaderTest {
     assertNull(r.cache().enabled());
     assertEquals(UnauthorizedCacheControl.SUCCEED_WITH_RESPONSE_HEADER,
         r.cache().unauthorizedCacheControl());
+    assertNull(r.failureMode(), "a route without failure_mode takes the top-level one");
+  }
+
+  @Test
+  void aRouteMayNameItsOwnFailureMode() throws Exception {
+    GatewayConfig c = ConfigLoader.parse("a.yaml", MINIMAL + "    failure_mode: fail_closed\n");
+    assertEquals(FailureMode.FAIL_CLOSED, c.routes().get(0).failureMode());
+    assertEquals(FailureMode.FAIL_OPEN, c.limiter().failureMode());
+    assertEquals("a.yaml:6: routes[0].failure_mode: unknown mode 'closed' (expected fail_open "
+        + "or fail_closed)", error(MINIMAL + "    failure_mode: closed\n"));
   }
 
   @Test

@@ -6,6 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.linecorp.armeria.client.WebClient;
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpMethod;
+import com.linecorp.armeria.common.HttpRequestWriter;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.SessionProtocol;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +28,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -115,6 +123,9 @@ class GatewayEndToEndIT {
             cache: {enabled: false}
           - route: POST /upload
             upstreams: [UP]
+          - route: POST /upload/{id}
+            upstreams: [UP]
+            api_key_required: true
           - route: GET /slow
             upstreams: [UP]
             timeout_ms: 300
@@ -444,6 +455,64 @@ class GatewayEndToEndIT {
     String answer = raw(sb.toString());
     assertTrue(answer.startsWith("HTTP/1.1 413"), answer.substring(0, Math.min(200,
         answer.length())));
+  }
+
+  /**
+   * A body over max_body_bytes is 413 whatever its framing (Content-Length, chunked, HTTP/2 with
+   * and without a length), the upstream sees no part of it, and it costs nothing: the key's
+   * quota is whole afterwards. A body of unknown length under the limit still goes through.
+   */
+  @Test
+  void anOversizedBodyIs413WhateverItsFramingAndCostsNothing() throws Exception {
+    String key = newKey("daily10");
+    HttpResponse<String> declared = Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+        "http://127.0.0.1:" + port + "/prod/upload/big")).header("x-api-key", key)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[200_000])).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(413, declared.statusCode(), declared.body());
+
+    StringBuilder chunked = new StringBuilder("POST /prod/upload/big HTTP/1.1\r\nHost: x\r\n"
+        + "Connection: close\r\nx-api-key: " + key + "\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 30; i++) {
+      chunked.append("2000\r\n").append("y".repeat(0x2000)).append("\r\n");
+    }
+    chunked.append("0\r\n\r\n");
+    String answer = raw(chunked.toString());
+    assertTrue(answer.startsWith("HTTP/1.1 413"), answer.substring(0, Math.min(300,
+        answer.length())));
+    assertTrue(answer.endsWith("{\"message\":\"Request Entity Too Large\"}"), answer);
+
+    WebClient h2 = WebClient.of(SessionProtocol.H2C, com.linecorp.armeria.client.Endpoint.of(
+        "127.0.0.1", port));
+    for (boolean withLength : new boolean[] {false, true}) {
+      var headers = RequestHeaders.builder(HttpMethod.POST, "/prod/upload/big")
+          .add("x-api-key", key);
+      if (withLength) {
+        headers.contentLength(30 * 0x2000);
+      }
+      HttpRequestWriter req = com.linecorp.armeria.common.HttpRequest.streaming(headers.build());
+      var res = h2.execute(req).aggregate();
+      for (int i = 0; i < 30 && req.isOpen(); i++) {
+        req.tryWrite(HttpData.wrap(new byte[0x2000]));
+      }
+      req.close();
+      AggregatedHttpResponse r = res.get(20, TimeUnit.SECONDS);
+      assertEquals(413, r.status().code(), "HTTP/2, length given: " + withLength + ": "
+          + r.contentUtf8());
+    }
+
+    assertEquals(0, upstream.served("/upload/big"), "the upstream saw an oversized request");
+    StringBuilder small = new StringBuilder("POST /prod/upload/small HTTP/1.1\r\nHost: x\r\n"
+        + "Connection: close\r\nx-api-key: " + key + "\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 5; i++) {
+      small.append("2000\r\n").append("y".repeat(0x2000)).append("\r\n");
+    }
+    small.append("0\r\n\r\n");
+    String ok = raw(small.toString());
+    assertTrue(ok.startsWith("HTTP/1.1 200"), ok);
+    assertTrue(ok.endsWith("{\"received\":" + 5 * 0x2000 + "}"), ok);
+    assertTrue(ok.toLowerCase(java.util.Locale.ROOT).contains("x-ratelimit-remaining: 9\r\n"),
+        "the 413s spent quota: " + ok);
   }
 
   @Test

@@ -4,10 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -15,49 +11,31 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged adapter when the limiter cannot answer (a port that accepts connections and never
- * answers, and a port nobody listens on), its config errors at start and on reload, and {@code
- * --help}. No limiter process is needed here.
+ * The packaged adapter when the limiter cannot answer: never reached since start, stalling
+ * (a stand-in limiter that holds checks unanswered), or gone (stopped after the adapter was
+ * ready); per-route failure modes; its config errors at start and on reload, and {@code --help}.
+ * No limiter process is needed here: {@link FakeLimiter} stands in for it.
  */
 class GatewayFailureModesIT {
 
   @TempDir
   static Path dir;
   static TestUpstream upstream;
-  static ServerSocket blackHole;
-  static final List<Socket> held = new CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void start() throws Exception {
     upstream = new TestUpstream(Processes.freePort());
-    blackHole = new ServerSocket(Processes.freePort(), 50, InetAddress.getLoopbackAddress());
-    Thread t = new Thread(() -> {
-      while (!blackHole.isClosed()) {
-        try {
-          held.add(blackHole.accept());
-        } catch (IOException closed) {
-          return;
-        }
-      }
-    }, "black-hole");
-    t.setDaemon(true);
-    t.start();
   }
 
   @AfterAll
-  static void stop() throws IOException {
+  static void stop() {
     upstream.close();
-    blackHole.close();
-    for (Socket s : held) {
-      s.close();
-    }
   }
 
   static String config(String mode, String extraRoute) {
@@ -86,15 +64,53 @@ class GatewayFailureModesIT {
         + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
   }
 
+  static HttpResponse<String> health(int adminPort) throws Exception {
+    return Processes.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort
+        + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * An adapter that has never reached the limiter is not ready and says why, and lets nothing
+   * through, whatever its failure mode: a new adapter never sends an unchecked request.
+   */
+  @Test
+  void anAdapterThatNeverReachedTheLimiterIsNotReadyAndLetsNothingThrough() throws Exception {
+    Path config = dir.resolve("never.yaml");
+    Files.writeString(config, config("fail_open", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    try (Processes.Proc adapter = Processes.adapter("never-ready", config, port, admin,
+        "127.0.0.1:" + Processes.freePort())) {
+      Processes.await("the admin port", Duration.ofSeconds(60), () -> {
+        try {
+          return health(admin).statusCode() > 0;
+        } catch (java.io.IOException e) {
+          return false;
+        }
+      });
+      HttpResponse<String> h = health(admin);
+      assertEquals(503, h.statusCode(), h.body());
+      assertTrue(h.body().startsWith("NOT READY: no check round trip to the limiter"), h.body());
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> r = get(port, "/prod/pets/" + i);
+        assertEquals(503, r.statusCode(), r.body());
+        assertEquals("{\"message\":\"Service Unavailable\"}", r.body());
+      }
+      assertEquals(0, upstream.served("/pets/0"));
+    }
+  }
+
   @Test
   void failOpenLetsRequestsThroughAndTheBreakerStopsWaiting() throws Exception {
     Path config = dir.resolve("open.yaml");
     Files.writeString(config, config("fail_open", ""));
     int port = Processes.freePort();
     int admin = Processes.freePort();
-    try (Processes.Proc adapter = Processes.adapter("fail-open", config, port, admin,
-        "127.0.0.1:" + blackHole.getLocalPort())) {
+    try (FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+        Processes.Proc adapter = Processes.adapter("fail-open", config, port, admin,
+            limiter.target())) {
       adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      limiter.stall = true;
       for (int i = 0; i < 3; i++) {
         long start = System.nanoTime();
         HttpResponse<String> r = get(port, "/prod/pets/" + i);
@@ -117,6 +133,9 @@ class GatewayFailureModesIT {
       assertEquals(403, Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
           "http://127.0.0.1:" + port + "/prod/pets/1")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode());
+      // Once ready, the adapter stays ready while the limiter is away (the failure mode
+      // answers): health does not take every adapter out of service at once.
+      assertEquals(200, health(admin).statusCode());
     }
   }
 
@@ -126,16 +145,65 @@ class GatewayFailureModesIT {
     Files.writeString(config, config("fail_closed", ""));
     int port = Processes.freePort();
     int admin = Processes.freePort();
-    // Nobody listens on the limiter's port.
+    FakeLimiter limiter = new FakeLimiter(Processes.freePort());
     try (Processes.Proc adapter = Processes.adapter("fail-closed", config, port, admin,
-        "127.0.0.1:" + Processes.freePort())) {
+        limiter.target())) {
       adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      // The limiter goes away: nobody listens on its port any more.
+      limiter.close();
       for (int i = 0; i < 5; i++) {
         HttpResponse<String> r = get(port, "/prod/pets/1");
         assertEquals(503, r.statusCode());
         assertEquals("{\"message\":\"Service Unavailable\"}", r.body());
       }
       assertEquals(0, upstream.served("/pets/1"));
+    } finally {
+      limiter.close();
+    }
+  }
+
+  /**
+   * {@code failure_mode} on a route overrides the top-level one, either way: with the limiter
+   * gone, a fail_closed login route answers 503 while a catalogue route fails open.
+   */
+  @Test
+  void aRoutesFailureModeOverridesTheTopLevelOne() throws Exception {
+    for (String top : new String[] {"fail_open", "fail_closed"}) {
+      Path config = dir.resolve("per-route-" + top + ".yaml");
+      Files.writeString(config, config(top, """
+            - route: POST /login
+              upstreams: [http://127.0.0.1:UP]
+              failure_mode: fail_closed
+            - route: GET /catalog/{id}
+              upstreams: [http://127.0.0.1:UP]
+              failure_mode: fail_open
+          """.replace("UP", Integer.toString(upstream.port()))));
+      int port = Processes.freePort();
+      int admin = Processes.freePort();
+      FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+      try (Processes.Proc adapter = Processes.adapter("per-route-" + top, config, port, admin,
+          limiter.target())) {
+        adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+        assertEquals(200, get(port, "/prod/catalog/checked").statusCode());
+        limiter.close();
+        long loginsBefore = upstream.served("/login");
+        for (int i = 0; i < 4; i++) {
+          HttpResponse<String> login = Processes.HTTP.send(HttpRequest.newBuilder(URI.create(
+              "http://127.0.0.1:" + port + "/prod/login")).timeout(Duration.ofSeconds(20))
+              .POST(HttpRequest.BodyPublishers.ofString("user=a")).build(),
+              HttpResponse.BodyHandlers.ofString());
+          assertEquals(503, login.statusCode(), top + ": " + login.body());
+          HttpResponse<String> catalog = get(port, "/prod/catalog/" + top + i);
+          assertEquals(200, catalog.statusCode(), top + ": " + catalog.body());
+          assertFalse(catalog.headers().firstValue("x-ratelimit-limit").isPresent());
+          // The top-level mode still applies to a route that names none.
+          assertEquals(top.equals("fail_open") ? 200 : 503,
+              get(port, "/prod/pets/" + top + i).statusCode(), top);
+        }
+        assertEquals(loginsBefore, upstream.served("/login"));
+      } finally {
+        limiter.close();
+      }
     }
   }
 
@@ -158,8 +226,9 @@ class GatewayFailureModesIT {
     Files.writeString(config, config("fail_open", ""));
     int port = Processes.freePort();
     int admin = Processes.freePort();
-    try (Processes.Proc adapter = Processes.adapter("reload", config, port, admin,
-        "127.0.0.1:" + Processes.freePort())) {
+    try (FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+        Processes.Proc adapter = Processes.adapter("reload", config, port, admin,
+            limiter.target())) {
       adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
       assertEquals(404, get(port, "/prod/status/204").statusCode());
       Files.writeString(config, "api: petstore\nstages: [{name: prod}]\nroutes: [{route: x}]\n");

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * A real upstream HTTP server for the tests (JDK HttpServer): counts requests per path, keeps
  * the headers of the last request per path, and serves a few special paths:
  * {@code /status/NNN} answers NNN, {@code /slow} answers after 3 s, {@code /big} answers 2 MiB,
- * {@code /upload} reads the body and answers its length.
+ * {@code /upload} and {@code /upload/...} read the body and answer its length.
  */
 final class TestUpstream implements AutoCloseable {
 
@@ -67,7 +67,7 @@ final class TestUpstream implements AutoCloseable {
     } else if (path.equals("/big")) {
       body = new byte[2 << 20];
       java.util.Arrays.fill(body, (byte) 'x');
-    } else if (path.equals("/upload")) {
+    } else if (path.equals("/upload") || path.startsWith("/upload/")) {
       body = ("{\"received\":" + bodyBytes + "}").getBytes(StandardCharsets.UTF_8);
     } else {
       body = ("{\"path\":\"" + ex.getRequestURI() + "\",\"served\":" + n + "}")

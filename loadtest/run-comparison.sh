@@ -3,7 +3,7 @@
 # loadtest/target/report/ (report.md, report.json, report.html; one JSON per run in runs/, server
 # logs in logs/). Everything it starts listens on 127.0.0.1 on free ports and is stopped on exit.
 #
-#   loadtest/run-comparison.sh            the full comparison (issue 5's method; see README "Load tests")
+#   loadtest/run-comparison.sh            the full comparison (issue 5's method; see docs/load-tests.md)
 #   loadtest/run-comparison.sh --quick    a short pass over every scenario (CI: completion and zero errors)
 #   loadtest/run-comparison.sh --soak     Tollgate alone for 10 minutes at 70% of its maximum: flat
 #                                         latency, heap and counters map (loadtest/target/report-soak/)

@@ -1,11 +1,9 @@
 package io.tollgate.limiter.deploy;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
+import io.tollgate.limiter.testing.Tools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 
 /** Where the repository's {@code deploy/} folder is, and the external tools its tests need. */
 final class Deploy {
@@ -30,31 +28,17 @@ final class Deploy {
         .toAbsolutePath());
   }
 
-  /**
-   * The first of {@code candidates} that is an executable file. When there is none the test is
-   * skipped, except with {@code CI=true}: {@code .ci/run} installs every tool, so there it fails.
-   */
-  static Path tool(String what, String... candidates) {
-    return find(what, true, candidates);
+  /** Debian's nginx; skips the calling test without it (fails it under CI), see {@link Tools}. */
+  static Path nginx() {
+    return Tools.executable("nginx", "apt-get install nginx", "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx");
   }
 
-  /** As {@link #tool}, for a file that need not be executable (an nginx module). */
-  static Path file(String what, String... candidates) {
-    return find(what, false, candidates);
-  }
-
-  private static Path find(String what, boolean executable, String... candidates) {
-    for (String c : candidates) {
-      Path p = Path.of(c);
-      if (executable ? Files.isExecutable(p) : Files.isRegularFile(p)) {
-        return p;
-      }
-    }
-    String message = what + " not found (looked for " + String.join(", ", candidates) + ")";
-    if ("true".equals(System.getenv("CI"))) {
-      fail(message + "; CI=true, so this test must run (.ci/run installs it)");
-    }
-    Assumptions.abort(message + "; skipping");
-    throw new AssertionError("unreachable");
+  /** nginx's Lua module; skips or fails as {@link #nginx()}. */
+  static Path nginxLuaModule() {
+    return Tools.file("the nginx Lua module (ngx_http_lua_module.so)",
+        "apt-get install libnginx-mod-http-lua",
+        "/usr/lib/nginx/modules/ngx_http_lua_module.so",
+        "/usr/share/nginx/modules/ngx_http_lua_module.so");
   }
 }

@@ -6,23 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.GsonBuilder;
-import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.tollgate.limiter.testing.FakeClock;
 import io.tollgate.limiter.testing.InJvmLimiter;
+import io.tollgate.limiter.testing.NodeClients;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
@@ -225,21 +220,12 @@ class EnvoyContractTest {
 
   @Test
   void aGrpcJsClientSendingEnvoysDescriptorsGetsTheExpectedAnswers() throws Exception {
-    Path node = Deploy.tool("node (apt-get install nodejs)", "/usr/bin/node",
-        "/usr/local/bin/node");
-    Path npm = Deploy.tool("npm (apt-get install npm)", "/usr/bin/npm", "/usr/local/bin/npm");
+    NodeClients node = NodeClients.get();
+    Path script;
+    try (InputStream in = Files.newInputStream(Deploy.path("envoy/contract/rls-contract.js"))) {
+      script = node.script("rls-contract.js", in);
+    }
     Path dir = Files.createDirectories(Path.of("target", "envoy-contract").toAbsolutePath());
-    for (String f : new String[] {"package.json", "rls-contract.js"}) {
-      Files.copy(Deploy.path("envoy/contract/" + f), dir.resolve(f),
-          StandardCopyOption.REPLACE_EXISTING);
-    }
-    if (!Files.isRegularFile(dir.resolve("node_modules/@grpc/grpc-js/package.json"))
-        || !Files.isRegularFile(dir.resolve("node_modules/@grpc/proto-loader/package.json"))) {
-      run(dir, 600, npm.toString(), "install", "--no-audit", "--no-fund", "--loglevel=error");
-    }
-    Path protos = dir.resolve("protos");
-    extractProtos(RateLimitServiceGrpc.class, protos);
-    extractProtos(com.google.protobuf.Duration.class, protos);
 
     Map<String, Object> envoy = envoyYaml();
     Map<String, Integer> used = new HashMap<>();
@@ -257,44 +243,15 @@ class EnvoyContractTest {
 
     try (InJvmLimiter limiter = InJvmLimiter.start(Deploy.path("envoy/rules.yaml"),
         new FakeClock())) {
-      String out = run(dir, 120, node.toString(), dir.resolve("rls-contract.js").toString(),
-          "127.0.0.1:" + limiter.grpcPort(), casesFile.toString(), protos.toString());
+      NodeClients.Result run = node.run(120, script, "127.0.0.1:" + limiter.grpcPort(),
+          casesFile.toString(), node.protos().toString());
+      assertEquals(0, run.code(), "rls-contract.js failed:\n" + run.output());
+      String out = run.output();
       assertTrue(out.contains("36 calls in 4 cases as expected"), out);
       assertTrue(out.contains("not ok") == false, out);
       // The model itself saw denials of every kind: a write, the checkout and an address.
       String json = Files.readString(casesFile);
       assertTrue(json.split("OVER_LIMIT", -1).length > 6, json);
-    }
-  }
-
-  private static String run(Path dir, int seconds, String... command) throws Exception {
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-        .start();
-    p.getOutputStream().close();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      fail(String.join(" ", command) + " did not finish in " + seconds + " s");
-    }
-    String text = new String(out, StandardCharsets.UTF_8);
-    assertEquals(0, p.exitValue(), String.join(" ", command) + " failed:\n" + text);
-    return text;
-  }
-
-  /** Copies the .proto files of the jar holding {@code inJar} under {@code to}. */
-  private static void extractProtos(Class<?> inJar, Path to) throws Exception {
-    Path jar = Path.of(inJar.getProtectionDomain().getCodeSource().getLocation().toURI());
-    try (InputStream in = Files.newInputStream(jar); ZipInputStream zip = new ZipInputStream(in)) {
-      for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
-        if (!e.isDirectory() && e.getName().endsWith(".proto")) {
-          Path target = to.resolve(e.getName()).normalize();
-          if (!target.startsWith(to)) {
-            continue;
-          }
-          Files.createDirectories(target.getParent());
-          Files.copy(zip, target, StandardCopyOption.REPLACE_EXISTING);
-        }
-      }
     }
   }
 }

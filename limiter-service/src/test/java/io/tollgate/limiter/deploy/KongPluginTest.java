@@ -31,10 +31,8 @@ class KongPluginTest {
 
   @BeforeAll
   static void start() throws Exception {
-    Deploy.tool("nginx (apt-get install nginx)", "/usr/sbin/nginx", "/usr/local/sbin/nginx");
-    Path luaModule = Deploy.file("lua-nginx-module (apt-get install libnginx-mod-http-lua)",
-        "/usr/lib/nginx/modules/ngx_http_lua_module.so",
-        "/usr/share/nginx/modules/ngx_http_lua_module.so");
+    Deploy.nginx();
+    Path luaModule = Deploy.nginxLuaModule();
     Path ndk = luaModule.resolveSibling("ndk_http_module.so");
     limiter = InJvmLimiter.start(Deploy.path("kong/rules.yaml"), new FakeClock());
     upstream = new TestUpstream();

@@ -35,8 +35,7 @@ final class Nginx implements AutoCloseable {
    *     by a free loopback port, which nginx must listen on
    */
   static Nginx start(String name, String mainContext, String http) throws Exception {
-    Path binary = Deploy.tool("nginx (apt-get install nginx)", "/usr/sbin/nginx",
-        "/usr/local/sbin/nginx", "/usr/bin/nginx");
+    Path binary = Deploy.nginx();
     Path dir = Deploy.scratch("nginx-" + name);
     for (String t : new String[] {"body", "proxy", "fastcgi", "uwsgi", "scgi"}) {
       Files.createDirectories(dir.resolve("tmp").resolve(t));

@@ -31,7 +31,7 @@ class NginxAuthRequestTest {
 
   @BeforeAll
   static void startLimiterAndUpstream() throws Exception {
-    Deploy.tool("nginx (apt-get install nginx)", "/usr/sbin/nginx", "/usr/local/sbin/nginx");
+    Deploy.nginx();
     limiter = InJvmLimiter.start(Deploy.path("nginx/rules.yaml"), CLOCK);
     upstream = new TestUpstream();
   }

@@ -1,7 +1,5 @@
 package io.tollgate.limiter.testing;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,15 +12,16 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 
 /**
- * A throwaway PostgreSQL 15 server for tests, run from Debian's package binaries ({@code
- * postgresql-15}, in {@value #BIN}).
+ * A throwaway PostgreSQL server for tests, run from the installed server binaries: {@code initdb}
+ * and {@code pg_ctl} from {@code PATH}, else from the newest {@code /usr/lib/postgresql/N/bin}
+ * (Debian's and Ubuntu's {@code postgresql} package; any version).
  *
  * <p>{@link #start()} creates a cluster with {@code initdb} in a new directory under {@code
  * target/} and starts it with {@code pg_ctl}: it listens on 127.0.0.1 only, on a free port, with
@@ -36,16 +35,17 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>Without the binaries, {@link #start()} fails the test when the environment variable {@code
  * CI} is {@code true} (CI must run these tests: {@code .ci/run} installs the package) and skips it
- * otherwise.
+ * otherwise, with one line naming the tool ({@link Tools}).
  */
 public final class PostgresServer implements AutoCloseable {
 
-  /** Where Debian's {@code postgresql-15} package puts the server binaries. */
-  public static final String BIN = "/usr/lib/postgresql/15/bin";
+  /** Where Debian's {@code postgresql-N} packages put the server binaries, one folder per N. */
+  static final Path DEBIAN_VERSIONS = Path.of("/usr/lib/postgresql");
 
   private static final String USER = "tollgate";
   private static final long COMMAND_TIMEOUT_SECONDS = 60;
 
+  private final Path bin;
   private final Path dir;
   private final Path data;
   private final boolean asPostgres;
@@ -55,7 +55,8 @@ public final class PostgresServer implements AutoCloseable {
   private final Thread shutdownHook;
   private boolean closed;
 
-  private PostgresServer(Path dir, boolean asPostgres, int port, String password) {
+  private PostgresServer(Path bin, Path dir, boolean asPostgres, int port, String password) {
+    this.bin = bin;
     this.dir = dir;
     this.data = dir.resolve("data");
     this.asPostgres = asPostgres;
@@ -66,14 +67,10 @@ public final class PostgresServer implements AutoCloseable {
 
   /** Starts a new server; skips or fails the calling test when the binaries are absent. */
   public static PostgresServer start() throws IOException, InterruptedException {
-    Path initdb = Path.of(BIN, "initdb");
-    if (!Files.isExecutable(initdb)) {
-      String message = "PostgreSQL 15 binaries not found in " + BIN
-          + " (install them with: apt-get install -y postgresql-15)";
-      if ("true".equals(System.getenv("CI"))) {
-        fail(message + "; CI=true, so this test must run");
-      }
-      Assumptions.abort(message + "; skipping the PostgreSQL tests");
+    Path bin = findBin(System.getenv(), DEBIAN_VERSIONS);
+    if (bin == null) {
+      throw Tools.missing("PostgreSQL server (initdb, pg_ctl)", "apt-get install postgresql",
+          List.of("PATH", DEBIAN_VERSIONS + "/*/bin"));
     }
     boolean root = "root".equals(System.getProperty("user.name"));
     Path base = Path.of("target").toAbsolutePath();
@@ -89,13 +86,13 @@ public final class PostgresServer implements AutoCloseable {
       run(dir, List.of("chown", "-R", "postgres:postgres", dir.toString()), false);
     }
     Path data = dir.resolve("data");
-    run(dir, List.of(BIN + "/initdb", "-D", data.toString(), "-U", USER,
+    run(dir, List.of(bin.resolve("initdb").toString(), "-D", data.toString(), "-U", USER,
         "--pwfile=" + pwfile, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"),
         root);
     IOException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
       int port = FreePorts.next();
-      PostgresServer server = new PostgresServer(dir, root, port, password);
+      PostgresServer server = new PostgresServer(bin, dir, root, port, password);
       Files.writeString(data.resolve("postgresql.auto.conf"), String.join("\n",
           "listen_addresses = '127.0.0.1'",
           "port = " + port,
@@ -106,7 +103,7 @@ public final class PostgresServer implements AutoCloseable {
           "max_connections = 60",
           ""), StandardCharsets.UTF_8);
       try {
-        run(dir, List.of(BIN + "/pg_ctl", "-D", data.toString(), "-l",
+        run(dir, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l",
             dir.resolve("server.log").toString(), "-w", "-t", "60", "start"), root);
         Runtime.getRuntime().addShutdownHook(server.shutdownHook);
         return server;
@@ -169,7 +166,7 @@ public final class PostgresServer implements AutoCloseable {
     }
     closed = true;
     try {
-      run(dir, List.of(BIN + "/pg_ctl", "-D", data.toString(), "-m", "immediate", "-w",
+      run(dir, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w",
           "stop"), asPostgres);
     } catch (IOException | InterruptedException e) {
       System.err.println("could not stop PostgreSQL in " + dir + ": " + e);
@@ -178,6 +175,37 @@ public final class PostgresServer implements AutoCloseable {
       deleteTree(dir);
     } catch (IOException e) {
       System.err.println("could not delete " + dir + ": " + e);
+    }
+  }
+
+  /**
+   * The folder holding {@code initdb} and {@code pg_ctl}: the one of {@code initdb} on {@code
+   * env}'s {@code PATH} (followed through symbolic links), else the highest version under {@code debianVersions} ({@code N/bin}, N
+   * compared as a number), else {@code null}.
+   */
+  static Path findBin(Map<String, String> env, Path debianVersions) throws IOException {
+    Path onPath = Tools.onPath("initdb", env);
+    if (onPath != null) {
+      // Through a symbolic link (e.g. /usr/local/bin/initdb) to the package's own folder.
+      Path real = onPath.toRealPath();
+      if (Files.isExecutable(real.resolveSibling("pg_ctl"))) {
+        return real.getParent();
+      }
+      if (Files.isExecutable(onPath.resolveSibling("pg_ctl"))) {
+        return onPath.getParent();
+      }
+    }
+    if (!Files.isDirectory(debianVersions)) {
+      return null;
+    }
+    try (Stream<Path> versions = Files.list(debianVersions)) {
+      return versions
+          .filter(v -> v.getFileName().toString().matches("\\d+(\\.\\d+)?"))
+          .filter(v -> Files.isExecutable(v.resolve("bin/initdb"))
+              && Files.isExecutable(v.resolve("bin/pg_ctl")))
+          .max(Comparator.comparingDouble(v -> Double.parseDouble(v.getFileName().toString())))
+          .map(v -> v.resolve("bin"))
+          .orElse(null);
     }
   }
 

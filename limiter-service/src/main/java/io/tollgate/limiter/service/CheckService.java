@@ -1,9 +1,11 @@
 package io.tollgate.limiter.service;
 
 import com.google.protobuf.Duration;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
 import io.tollgate.api.v1.CheckRequest;
-import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckResponse.Reason;
+import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.LimitStatus;
 import io.tollgate.limiter.algorithm.CalendarQuota;
 import io.tollgate.limiter.algorithm.Decision;
@@ -21,6 +23,7 @@ import io.tollgate.limiter.plan.Throttle;
 import io.tollgate.limiter.plan.UsagePlan;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
+import io.tollgate.limiter.tracing.DecisionTracing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -59,12 +62,17 @@ public final class CheckService {
   static final long MAX_COST = 1_000_000;
 
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+  /** Span attributes: the API stage and the outcome, never the key or its id. */
+  private static final AttributeKey<String> API = AttributeKey.stringKey("tollgate.api");
+  private static final AttributeKey<String> STAGE = AttributeKey.stringKey("tollgate.stage");
+  private static final AttributeKey<String> REASON = AttributeKey.stringKey("tollgate.reason");
 
   private final Catalog catalog;
   private final LimitStore throttles;
   private final LimitStore quotas;
   private final WallClock clock;
   private final LimiterMetrics metrics;
+  private final DecisionTracing tracing = DecisionTracing.fromGlobal();
   private final ConcurrentHashMap<Throttle, TokenBucket> buckets = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Quota, CalendarQuota> calendars = new ConcurrentHashMap<>();
 
@@ -85,7 +93,13 @@ public final class CheckService {
   /** Decides a check; fails with {@link InvalidRequestException} or {@link StoreUnavailableException}. */
   public CompletableFuture<CheckResponse> check(CheckRequest request) {
     long start = System.nanoTime();
-    return decide(request).whenComplete((r, failure) -> {
+    Span span = tracing.start("tollgate.check");
+    CompletableFuture<CheckResponse> answer = decide(request);
+    DecisionTracing.endWith(span, answer, (s, r) -> s
+        .setAttribute(API, request.getApi())
+        .setAttribute(STAGE, request.getStage())
+        .setAttribute(REASON, r.getReason().name()));
+    return answer.whenComplete((r, failure) -> {
       String result;
       if (failure != null) {
         Throwable t = failure instanceof java.util.concurrent.CompletionException

@@ -4,9 +4,11 @@ import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
-import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.Code;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse.DescriptorStatus;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.trace.Span;
 import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.rule.DescriptorView;
@@ -15,6 +17,7 @@ import io.tollgate.limiter.rule.RateLimitRule;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
+import io.tollgate.limiter.tracing.DecisionTracing;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -47,11 +50,18 @@ import java.util.function.Supplier;
 public final class RateLimitService {
 
   private static final long MAX_UINT32 = 0xFFFF_FFFFL;
+  /** Span attributes: the domain as sent (bounded by validation), never a descriptor value. */
+  private static final AttributeKey<String> DOMAIN = AttributeKey.stringKey("ratelimit.domain");
+  private static final AttributeKey<Long> DESCRIPTORS =
+      AttributeKey.longKey("ratelimit.descriptors");
+  private static final AttributeKey<String> OVERALL_CODE =
+      AttributeKey.stringKey("ratelimit.overall_code");
 
   private final Supplier<RuleSet> rules;
   private final LimitStore store;
   private final LimiterMetrics metrics;
   private final ServiceOptions options;
+  private final DecisionTracing tracing = DecisionTracing.fromGlobal();
 
   /**
    * @param rules the current rules; read once per request
@@ -76,6 +86,14 @@ public final class RateLimitService {
    *     it, e.g. when its backup did not acknowledge, may leave its units counted)
    */
   public CompletableFuture<RateLimitResponse> shouldRateLimit(RateLimitRequest request) {
+    Span span = tracing.start("tollgate.should_rate_limit");
+    return DecisionTracing.endWith(span, decide(request), (s, r) -> s
+        .setAttribute(DOMAIN, request.getDomain())
+        .setAttribute(DESCRIPTORS, request.getDescriptorsCount())
+        .setAttribute(OVERALL_CODE, r.getOverallCode().name()));
+  }
+
+  private CompletableFuture<RateLimitResponse> decide(RateLimitRequest request) {
     try {
       RequestValidator.validate(request);
     } catch (InvalidRequestException e) {

@@ -57,6 +57,19 @@ public final class LimiterProcess implements AutoCloseable {
     return start(name, launch, config, clusterPort, extraArgs);
   }
 
+  /** Starts a limiter from the test class path with extra JVM arguments; does not wait for it. */
+  public static LimiterProcess startWithJvmArgs(String name, List<String> jvmArgs, Path config,
+      int clusterPort, String... extraArgs) throws IOException {
+    List<String> launch = new ArrayList<>();
+    launch.add("-Xmx256m");
+    launch.addAll(JVM_FLAGS);
+    launch.addAll(jvmArgs);
+    launch.add("-cp");
+    launch.add(System.getProperty("java.class.path"));
+    launch.add("io.tollgate.limiter.LimiterMain");
+    return start(name, launch, config, clusterPort, extraArgs);
+  }
+
   /**
    * Starts the packaged jar exactly as the README does, {@code java -jar JAR}, with no JVM flags.
    */

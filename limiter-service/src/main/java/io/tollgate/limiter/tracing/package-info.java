@@ -1,0 +1,6 @@
+/**
+ * Tracing of decisions through the OpenTelemetry API. Off unless the OpenTelemetry Java agent is
+ * attached ({@code -javaagent:opentelemetry-javaagent.jar}): the API alone records nothing, so a
+ * decision then pays one check of whether its span records. Imports no grid, gRPC or HTTP code.
+ */
+package io.tollgate.limiter.tracing;

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +83,8 @@ class ConfigFuzzTest {
       for (int attempt = 0; document == null && attempt < 100; attempt++) {
         try {
           Object tree = fuzz.tree(5, FIELDS);
-          document = DUMPER.dump(tree instanceof Map ? tree : Map.of(fuzz.pick(FIELDS), tree));
+          document = DUMPER.dump(tree instanceof Map ? tree
+              : Collections.singletonMap(fuzz.pick(FIELDS), tree));
         } catch (YAMLException e) {
           document = null;
         }

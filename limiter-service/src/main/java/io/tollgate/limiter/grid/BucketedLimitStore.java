@@ -290,13 +290,19 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
   }
 
   /** One acquire or refund waiting for its bucket. */
-  private static final class Call {
+  private final class Call {
     final String key;
     final LimitAlgorithm algorithm;
     final long permits;
     final Decision refund;
     /** Epoch nanoseconds (store clock) after which the call is dropped, not applied. */
     final long deadlineNanos;
+    /**
+     * Epoch nanoseconds after which a failed batch holding the call is not sent again: its
+     * deadline, and for a refund (which has none) {@link #DEFAULT_CALL_TIMEOUT_NANOS} after it
+     * was made, so a grid that never recovers cannot hold a lane with retries forever.
+     */
+    final long retryUntilNanos;
     final CompletableFuture<Decision> answer = new CompletableFuture<>();
     /** For a refund: whether it changed the state; written before {@link #answer} completes. */
     boolean refunded;
@@ -308,6 +314,8 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       this.permits = permits;
       this.refund = refund;
       this.deadlineNanos = deadlineNanos;
+      this.retryUntilNanos = refund == null ? deadlineNanos
+          : clock.epochNanos() + DEFAULT_CALL_TIMEOUT_NANOS;
     }
   }
 
@@ -377,7 +385,7 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       long now = clock.epochNanos();
       long latest = Long.MIN_VALUE;
       for (Call c : batch) {
-        latest = Math.max(latest, c.deadlineNanos);
+        latest = Math.max(latest, c.retryUntilNanos);
       }
       if (latest - now <= TimeUnit.MILLISECONDS.toNanos(RETRY_PAUSE_MILLIS)) {
         return false;

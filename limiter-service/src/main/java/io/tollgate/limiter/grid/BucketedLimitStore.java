@@ -53,6 +53,13 @@ import java.util.logging.Logger;
  * an expired state reads as absent, and a sweep every {@value #SWEEP_SECONDS} seconds drops the
  * expired states of the buckets this member owns, and (with the same cut-off) of their backups.
  * The map has one synchronous backup, which receives the states a batch produced, not the calls.
+ *
+ * <h2>Deadlines and the loss of a member</h2>
+ * Every acquire carries a deadline; one whose deadline has passed is dropped, not applied, before
+ * it is sent or on the owner. A batch whose owner left (or was not the owner, or did not answer)
+ * is sent again, keeping its place in the lane, to the partition's new owner while its calls have
+ * time left. A batch whose backup did not acknowledge is answered with the owner's result (see
+ * GridMember).
  */
 public final class BucketedLimitStore implements LimitStore, AutoCloseable {
 
@@ -86,7 +93,7 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
   /** Pause before a batch whose owner left is sent again, to the partition's new owner. */
   static final long RETRY_PAUSE_MILLIS = 100;
 
-  /** The caller set no deadline: see {@link #BucketedLimitStore(HazelcastInstance, WallClock, LongSupplier)}. */
+  /** What a caller with no deadline of its own answers for the time it has left. */
   public static final long NO_DEADLINE = Long.MAX_VALUE;
 
   private static final Logger LOG = Logger.getLogger(BucketedLimitStore.class.getName());
@@ -290,13 +297,19 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
   }
 
   /** One acquire or refund waiting for its bucket. */
-  private static final class Call {
+  private final class Call {
     final String key;
     final LimitAlgorithm algorithm;
     final long permits;
     final Decision refund;
     /** Epoch nanoseconds (store clock) after which the call is dropped, not applied. */
     final long deadlineNanos;
+    /**
+     * Epoch nanoseconds after which a failed batch holding the call is not sent again: its
+     * deadline, and for a refund (which has none) {@link #DEFAULT_CALL_TIMEOUT_NANOS} after it
+     * was made, so a grid that never recovers cannot hold a lane with retries forever.
+     */
+    final long retryUntilNanos;
     final CompletableFuture<Decision> answer = new CompletableFuture<>();
     /** For a refund: whether it changed the state; written before {@link #answer} completes. */
     boolean refunded;
@@ -308,6 +321,8 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       this.permits = permits;
       this.refund = refund;
       this.deadlineNanos = deadlineNanos;
+      this.retryUntilNanos = refund == null ? deadlineNanos
+          : clock.epochNanos() + DEFAULT_CALL_TIMEOUT_NANOS;
     }
   }
 
@@ -377,7 +392,7 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
       long now = clock.epochNanos();
       long latest = Long.MIN_VALUE;
       for (Call c : batch) {
-        latest = Math.max(latest, c.deadlineNanos);
+        latest = Math.max(latest, c.retryUntilNanos);
       }
       if (latest - now <= TimeUnit.MILLISECONDS.toNanos(RETRY_PAUSE_MILLIS)) {
         return false;

@@ -12,9 +12,10 @@ import java.util.Set;
 
 /**
  * The grid's part of a member's configuration, in one place: the maps of limit state and RLQS
- * shares, every serializer factory of this package's data, the Java serialization filter, and the
- * managed context that gives processors the member's clock. The plan catalog's maps and serializers are added by
- * {@link HazelcastCatalog#configure}; their factory id is checked here with the others.
+ * shares, every serializer factory of this package's data, the Java serialization filter, and
+ * the managed context that gives processors the member's clock. The plan catalog's maps and
+ * serializers are added by {@link HazelcastCatalog#configure}; their factory id is checked here
+ * with the others.
  */
 public final class GridConfig {
 

@@ -18,8 +18,8 @@ import java.util.concurrent.Executor;
  * {@link QuotaAdjustProcessor} on the key's owner.
  *
  * <p>Answers complete on the store's callback executor ({@link GridThreads#CALLBACKS} unless
- * another is given); callers must attach only short, non-blocking callbacks. A call made on one of Hazelcast's own
- * threads is started from a sender thread (see {@link GridThreads}).
+ * another is given); callers must attach only short, non-blocking callbacks. A call made on one
+ * of Hazelcast's own threads is started from a sender thread (see {@link GridThreads}).
  */
 public final class HazelcastLimitStore implements LimitStore {
 

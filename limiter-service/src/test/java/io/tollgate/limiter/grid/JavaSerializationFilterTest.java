@@ -66,7 +66,8 @@ class JavaSerializationFilterTest {
 
   private static boolean refusedByFilter(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SecurityException && String.valueOf(t.getMessage()).contains("not allowed")) {
+      if (t instanceof SecurityException
+          && String.valueOf(t.getMessage()).contains("not allowed")) {
         return true;
       }
     }

@@ -1,6 +1,8 @@
 package io.tollgate.loadtest.bench;
 
 import com.hazelcast.config.Config;
+import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.MapConfig;
 import com.hazelcast.core.HazelcastInstance;
 import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
@@ -53,6 +55,7 @@ import org.openjdk.jmh.annotations.Warmup;
 public class EntryProcessorBenchmark {
 
   private static final int KEYS = 10_000;
+  private static final String PER_KEY_MAP = "bench-per-key";
   private static final int MASK = (1 << 16) - 1;
 
   private HazelcastInstance member;
@@ -71,9 +74,12 @@ public class EntryProcessorBenchmark {
     }
     Config config = GridMember.config("bench-" + port, "127.0.0.1", port, List.of(),
         WallClock.SYSTEM);
+    // The per-key store's map, configured as the grid configures its counter maps.
+    config.addMapConfig(new MapConfig(PER_KEY_MAP).setBackupCount(1).setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT));
     member = GridMember.start(config);
     store = "bucketed".equals(storeKind) ? new BucketedLimitStore(member, WallClock.SYSTEM)
-        : new HazelcastLimitStore(member);
+        : new HazelcastLimitStore(member, PER_KEY_MAP);
     algorithm = LimitAlgorithm.of(LimitAlgorithm.Kind.FIXED_WINDOW, 1_000_000, 1_000_000_000L, 0);
     ZipfSampler zipf = new ZipfSampler(KEYS, 1.1);
     SplittableRandom random = new SplittableRandom(7);

@@ -12,18 +12,23 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
+import io.tollgate.limiter.cli.AdminCli;
 import io.tollgate.limiter.testing.Awaits;
 import io.tollgate.limiter.testing.FakeClock;
 import io.tollgate.limiter.testing.InJvmLimiter;
 import io.tollgate.limiter.testing.TestCerts;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -36,6 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  * throw-away CA; rotation of the files while the limiter runs.
  */
 class TlsTest {
+
+  private static final String TOKEN = "tls-test-admin-token-0123";
 
   @TempDir
   static Path dir;
@@ -98,7 +105,8 @@ class TlsTest {
     Path key = dir.resolve("live.key");
     TestCerts.install(server, cert, key);
     try (InJvmLimiter limiter = InJvmLimiter.start(rules(), new FakeClock(), "--tls-cert",
-        cert.toString(), "--tls-key", key.toString(), "--tls-reload-seconds", "1")) {
+        cert.toString(), "--tls-key", key.toString(), "--tls-reload-seconds", "1",
+        "--admin-token", TOKEN)) {
       ManagedChannel tls = channel(limiter.grpcPort(), null);
       try {
         assertEquals(ServingStatus.SERVING, health(tls));
@@ -109,6 +117,17 @@ class TlsTest {
       // Plain text is not served on either port.
       assertThrows(StatusRuntimeException.class, () -> limiter.client.health());
       assertThrows(IOException.class, () -> limiter.get("/healthz"));
+
+      // The admin CLI reaches the TLS port when told which CA to trust, and not otherwise.
+      String url = "https://127.0.0.1:" + limiter.httpPort();
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      assertEquals(0, AdminCli.run(new String[] {"plans", "list", "--url", url, "--token", TOKEN,
+          "--ca-file", ca.caPem().toString()}, new PrintWriter(out), new PrintWriter(err),
+          Map.of(), Clock.systemUTC()), out + "\n" + err);
+      assertEquals(1, AdminCli.run(new String[] {"plans", "list", "--url", url, "--token",
+          TOKEN}, new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
+          Map.of(), Clock.systemUTC()));
 
       assertEquals("CN=server-one", presented(limiter.grpcPort()));
       assertEquals("CN=server-one", presented(limiter.httpPort()));

@@ -43,6 +43,8 @@ import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.OverLimitCache;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -78,6 +80,7 @@ public final class LimiterServer {
   private BucketedLimitStore counters;
   private Server grpc;
   private CallAdmission admission;
+  private ServerTls tls;
   private final GrpcConnections grpcConnections = new GrpcConnections();
   private HttpEndpoints http;
   private ConfigWatcher watcher;
@@ -192,7 +195,21 @@ public final class LimiterServer {
     metrics.functionCounter("ratelimit.grpc.connections_opened",
         "gRPC connections accepted since start",
         c -> ((GrpcConnections) c).openedConnections(), grpcConnections);
-    grpc = NettyServerBuilder.forAddress(new InetSocketAddress(settings.bind, settings.grpcPort))
+    if (settings.tls()) {
+      try {
+        tls = new ServerTls(Path.of(settings.tlsCert), Path.of(settings.tlsKey),
+            settings.tlsClientCa == null || settings.tlsClientCa.isEmpty() ? null
+                : Path.of(settings.tlsClientCa), settings.tlsReloadSeconds);
+      } catch (GeneralSecurityException e) {
+        throw new IOException("cannot load the TLS files: " + e.getMessage(), e);
+      }
+    }
+    NettyServerBuilder grpcBuilder = NettyServerBuilder.forAddress(
+        new InetSocketAddress(settings.bind, settings.grpcPort));
+    if (tls != null) {
+      grpcBuilder.sslContext(tls.grpc());
+    }
+    grpc = grpcBuilder
         .directExecutor()
         .callExecutor(admission)
         .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -220,10 +237,11 @@ public final class LimiterServer {
         .intercept(admission.interceptor())
         .build()
         .start();
-    LOG.info("gRPC listening on " + settings.bind + ":" + grpc.getPort());
+    LOG.info("gRPC listening on " + settings.bind + ":" + grpc.getPort()
+        + (tls == null ? "" : settings.tlsClientCa.isEmpty() ? " (TLS)" : " (mutual TLS)"));
 
     http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
-        settings.httpLimits(), null, service, metrics, () -> serving);
+        settings.httpLimits(), tls == null ? null : tls::http, service, metrics, () -> serving);
     adminEndpoints = new AdminEndpoints(admin, checks, auth);
     adminEndpoints.register(http);
     try {
@@ -235,7 +253,8 @@ public final class LimiterServer {
     if (!auth.enabled()) {
       LOG.info("admin API closed: no admin token configured");
     }
-    LOG.info("HTTP listening on " + settings.bind + ":" + http.port());
+    LOG.info("HTTP listening on " + settings.bind + ":" + http.port()
+        + (tls == null ? "" : settings.tlsClientCa.isEmpty() ? " (TLS)" : " (mutual TLS)"));
 
     watcher = new ConfigWatcher(settings.config, texts, c -> {
       rules.set(c.rules());
@@ -323,6 +342,9 @@ public final class LimiterServer {
     }
     if (adminExecutor != null) {
       adminExecutor.shutdownNow();
+    }
+    if (tls != null) {
+      tls.close();
     }
     Catalog c = catalog.get();
     if (c != null) {

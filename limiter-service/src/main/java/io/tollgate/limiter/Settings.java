@@ -205,6 +205,31 @@ public final class Settings {
     return "json".equals(logFormat);
   }
 
+  @Option(names = "--tls-cert", paramLabel = "PEM", defaultValue = "${env:RL_TLS_CERT:-}",
+      description = "Certificate chain (PEM) for TLS on the gRPC and HTTP ports; with --tls-key "
+          + "turns TLS on; empty serves plain text (RL_TLS_CERT).")
+  String tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "PEM", defaultValue = "${env:RL_TLS_KEY:-}",
+      description = "Private key (PEM, PKCS#8) of --tls-cert (RL_TLS_KEY).")
+  String tlsKey;
+
+  @Option(names = "--tls-client-ca", paramLabel = "PEM",
+      defaultValue = "${env:RL_TLS_CLIENT_CA:-}",
+      description = "CA certificates (PEM): with it, both ports require a client certificate "
+          + "that chains to one of them (mutual TLS) (RL_TLS_CLIENT_CA).")
+  String tlsClientCa;
+
+  @Option(names = "--tls-reload-seconds", defaultValue = "${env:RL_TLS_RELOAD_SECONDS:-60}",
+      description = "How often the TLS files are checked for a rotation; new connections get the "
+          + "new certificate (RL_TLS_RELOAD_SECONDS, default ${DEFAULT-VALUE}).")
+  long tlsReloadSeconds;
+
+  /** Whether the ports serve TLS. */
+  public boolean tls() {
+    return tlsCert != null && !tlsCert.isEmpty();
+  }
+
   /** Threads of the gRPC call pool. */
   public int grpcThreads() {
     return grpcThreads > 0 ? grpcThreads : Math.max(2, Runtime.getRuntime().availableProcessors());
@@ -294,6 +319,15 @@ public final class Settings {
       } catch (java.io.IOException | RuntimeException e) {
         return "--admin-token-file: cannot read " + adminTokenFile + ": " + e;
       }
+    }
+    if (tls() != (tlsKey != null && !tlsKey.isEmpty())) {
+      return "--tls-cert and --tls-key: give both or neither";
+    }
+    if (!tls() && tlsClientCa != null && !tlsClientCa.isEmpty()) {
+      return "--tls-client-ca needs --tls-cert and --tls-key";
+    }
+    if (tlsReloadSeconds < 1) {
+      return "--tls-reload-seconds: " + tlsReloadSeconds + " is below 1";
     }
     if (!"text".equals(logFormat) && !"json".equals(logFormat)) {
       return "--log-format: '" + logFormat + "' is not text or json";

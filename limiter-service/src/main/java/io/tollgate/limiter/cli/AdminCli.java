@@ -1,7 +1,17 @@
 package io.tollgate.limiter.cli;
 
 import java.io.PrintWriter;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -111,6 +121,7 @@ public final class AdminCli {
         yield url == null || url.isBlank() ? DEFAULT_URL : url;
       }
       case "--token" -> env.get("RL_ADMIN_TOKEN");
+      case "--ca-file" -> env.get("TOLLGATE_CA_FILE");
       default -> null;
     };
   }
@@ -129,14 +140,42 @@ public final class AdminCli {
     return clock;
   }
 
-  /** One HTTP client per run, made on first use. */
-  synchronized HttpClient http() {
+  /**
+   * One HTTP client per run, made on first use; for {@code https://} it trusts the certificates
+   * in {@code caFile}, or the JVM's trusted CAs when that is {@code null}.
+   */
+  synchronized HttpClient http(Path caFile) throws CommandFailure {
     if (http == null) {
-      http = HttpClient.newBuilder()
+      HttpClient.Builder b = HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(CONNECT_TIMEOUT)
-          .build();
+          .connectTimeout(CONNECT_TIMEOUT);
+      if (caFile != null) {
+        b.sslContext(trusting(caFile));
+      }
+      http = b.build();
     }
     return http;
+  }
+
+  private static SSLContext trusting(Path caFile) throws CommandFailure {
+    try (InputStream in = Files.newInputStream(caFile)) {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      int n = 0;
+      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+        trust.setCertificateEntry("ca-" + n++, c);
+      }
+      if (n == 0) {
+        throw new CommandFailure("--ca-file " + caFile + " holds no PEM certificate");
+      }
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(
+          TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new CommandFailure("cannot read --ca-file " + caFile + ": " + e.getMessage());
+    }
   }
 }

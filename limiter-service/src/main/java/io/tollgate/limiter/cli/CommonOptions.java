@@ -33,6 +33,11 @@ final class CommonOptions {
       description = "File holding the admin token.")
   Path tokenFile;
 
+  @Option(names = "--ca-file", paramLabel = "PEM",
+      description = "CA certificate(s) (PEM) to trust for an https:// --url, e.g. the one that "
+          + "signed the limiter's --tls-cert (TOLLGATE_CA_FILE; default: the JVM's trusted CAs).")
+  Path caFile;
+
   @Option(names = "--json", description = "Print the server's JSON answer instead of a table.")
   boolean json;
 
@@ -43,7 +48,7 @@ final class CommonOptions {
 
   /** A client for the limiter at {@code --url}, with the token of the options. */
   AdminClient client() throws CommandFailure {
-    return new AdminClient(root().http(), url, token());
+    return new AdminClient(root().http(caFile), url, token());
   }
 
   /**

@@ -157,7 +157,7 @@ public final class LimiterServer {
 
     rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
         RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
-            settings.nearLimitRatio));
+            settings.nearLimitRatio), clock::epochNanos);
 
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
     // a burst of calls queues instead of growing threads. The queue is not bounded; each client
@@ -172,7 +172,7 @@ public final class LimiterServer {
         .executor(grpcExecutor)
         .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .addService(new RateLimitServiceImpl(service, metrics))
-        .addService(rlqs)
+        .addService(rlqs.service())
         .addService(new CheckServiceImpl(checks))
         .addService(ServerInterceptors.intercept(new AdminServiceImpl(admin, adminExecutor), auth))
         .addService(health.getHealthService())

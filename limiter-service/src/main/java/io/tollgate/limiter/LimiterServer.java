@@ -24,6 +24,7 @@ import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.persist.Database;
 import io.tollgate.limiter.persist.DatabaseSettings;
+import io.tollgate.limiter.persist.KeyRepository;
 import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rlqs.RlqsOptions;
@@ -106,6 +107,9 @@ public final class LimiterServer {
     database = Database.open(new DatabaseSettings(settings.dbUrl, settings.dbUser,
         settings.dbPassword, settings.dataDir, settings.dbAutoServer));
     QuotaRepository quotaRepository = database.quotas();
+    metrics.functionCounter("ratelimit.db.key_lookups",
+        "API keys read from the database one at a time (a check's key not cached)",
+        k -> ((KeyRepository) k).lookups(), database.keys());
 
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
         settings.memberList(), clock);

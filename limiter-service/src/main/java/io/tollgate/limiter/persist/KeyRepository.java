@@ -100,7 +100,7 @@ public final class KeyRepository {
    */
   public void store(ApiKey key) {
     Objects.requireNonNull(key, "key");
-    database.write("store key " + key.id(), c -> {
+    database.transaction("store key " + key.id(), c -> {
       mergeKey(c, key);
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_key_plan WHERE key_hash = ?")) {
@@ -125,7 +125,7 @@ public final class KeyRepository {
   /** Deletes the key with its plan associations; nothing happens if it is absent. */
   public void delete(String hash) {
     Objects.requireNonNull(hash, "hash");
-    database.write("delete key", c -> {
+    database.transaction("delete key", c -> {
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_api_key WHERE hash = ?")) {
         ps.setString(1, hash);

@@ -27,6 +27,7 @@ import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.persist.Database;
 import io.tollgate.limiter.persist.DatabaseSettings;
+import io.tollgate.limiter.persist.KeyRepository;
 import io.tollgate.limiter.persist.QuotaRepository;
 import io.tollgate.limiter.plan.PlanConfig;
 import io.tollgate.limiter.rlqs.RlqsOptions;
@@ -115,6 +116,9 @@ public final class LimiterServer {
     database = Database.open(new DatabaseSettings(settings.dbUrl, settings.dbUser,
         settings.dbPassword, settings.dataDir, settings.dbAutoServer));
     QuotaRepository quotaRepository = database.quotas();
+    metrics.functionCounter("ratelimit.db.key_lookups",
+        "API keys read from the database one at a time (a check's key not cached)",
+        k -> ((KeyRepository) k).lookups(), database.keys());
 
     Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
         settings.memberList(), clock);
@@ -179,7 +183,7 @@ public final class LimiterServer {
 
     rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
         RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
-            settings.nearLimitRatio));
+            settings.nearLimitRatio), clock::epochNanos);
 
     // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
     // a burst of calls queues instead of growing threads, and past --grpc-max-queued waiting
@@ -228,7 +232,7 @@ public final class LimiterServer {
         .addTransportFilter(grpcConnections)
         // Every request that does not parse (invalid UTF-8 in a string) is INVALID_ARGUMENT.
         .addService(StrictParsing.wrap(new RateLimitServiceImpl(service, metrics).bindService()))
-        .addService(StrictParsing.wrap(rlqs.bindService()))
+        .addService(StrictParsing.wrap(rlqs.service()))
         .addService(StrictParsing.wrap(new CheckServiceImpl(checks).bindService()))
         .addService(StrictParsing.wrap(ServerInterceptors.intercept(
             new AdminServiceImpl(admin, adminExecutor), auth)))

@@ -24,6 +24,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -148,6 +149,11 @@ public final class HazelcastCatalog implements CatalogStore {
   @Override
   public Collection<ApiKey> allKeys() {
     return List.copyOf(keyRepository.loadAll().values());
+  }
+
+  @Override
+  public Set<String> keyHashes() {
+    return keyRepository.hashes();
   }
 
   @Override

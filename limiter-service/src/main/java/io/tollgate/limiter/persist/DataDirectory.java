@@ -88,9 +88,16 @@ final class DataDirectory {
             Files.getFileAttributeView(dir, PosixFileAttributeView.class);
         Set<PosixFilePermission> now = view.readAttributes().permissions();
         if (!now.equals(OWNER_ONLY_DIR)) {
-          view.setPermissions(OWNER_ONLY_DIR);
-          LOG.info(() -> "data directory " + dir + " made private to its owner (was "
-              + PosixFilePermissions.toString(now) + ")");
+          try {
+            view.setPermissions(OWNER_ONLY_DIR);
+            LOG.info(() -> "data directory " + dir + " made private to its owner (was "
+                + PosixFilePermissions.toString(now) + ")");
+          } catch (IOException notOwner) {
+            // A mounted volume owned by another user (Kubernetes' fsGroup): its files are still
+            // created private (the password file 0600).
+            LOG.warning(() -> "cannot make data directory " + dir + " private to its owner"
+                + " (it stays " + PosixFilePermissions.toString(now) + "): " + notOwner);
+          }
         }
       }
       return new DataDirectory(dir, posix);

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * API keys created through the admin API, keyed by the hash of their value (checks look a key up
@@ -45,9 +46,15 @@ public final class KeyRepository {
       + " VALUES (s.hash, s.id, s.name, s.enabled, s.created_at)";
 
   private final Database database;
+  private final LongAdder lookups = new LongAdder();
 
   KeyRepository(Database database) {
     this.database = database;
+  }
+
+  /** How many times {@link #load} read one key from the database. */
+  public long lookups() {
+    return lookups.sum();
   }
 
   /** Every stored key, keyed by hash. */
@@ -62,6 +69,7 @@ public final class KeyRepository {
   /** The key with this hash, or {@code null} when none is stored. */
   public ApiKey load(String hash) {
     Objects.requireNonNull(hash, "hash");
+    lookups.increment();
     return database.transaction("load key", c -> {
       try (PreparedStatement ps = c.prepareStatement(SELECT + " WHERE k.hash = ?" + ORDER)) {
         ps.setString(1, hash);
@@ -92,7 +100,7 @@ public final class KeyRepository {
    */
   public void store(ApiKey key) {
     Objects.requireNonNull(key, "key");
-    database.write("store key " + key.id(), c -> {
+    database.transaction("store key " + key.id(), c -> {
       mergeKey(c, key);
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_key_plan WHERE key_hash = ?")) {
@@ -117,7 +125,7 @@ public final class KeyRepository {
   /** Deletes the key with its plan associations; nothing happens if it is absent. */
   public void delete(String hash) {
     Objects.requireNonNull(hash, "hash");
-    database.write("delete key", c -> {
+    database.transaction("delete key", c -> {
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_api_key WHERE hash = ?")) {
         ps.setString(1, hash);

@@ -104,7 +104,7 @@ public final class PlanRepository {
    */
   public void store(UsagePlan plan) {
     Objects.requireNonNull(plan, "plan");
-    database.write("store plan " + plan.id(), c -> {
+    database.transaction("store plan " + plan.id(), c -> {
       mergePlan(c, plan);
       try (PreparedStatement ps =
           c.prepareStatement("DELETE FROM tollgate_plan_stage WHERE plan_id = ?")) {
@@ -119,7 +119,7 @@ public final class PlanRepository {
   /** Deletes the plan with its stages and method throttles; nothing happens if it is absent. */
   public void delete(String id) {
     Objects.requireNonNull(id, "id");
-    database.write("delete plan " + id, c -> {
+    database.transaction("delete plan " + id, c -> {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM tollgate_plan WHERE id = ?")) {
         ps.setString(1, id);
         ps.executeUpdate();

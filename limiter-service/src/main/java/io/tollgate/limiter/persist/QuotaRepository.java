@@ -100,7 +100,7 @@ public final class QuotaRepository {
     if (records.isEmpty()) {
       return;
     }
-    database.write("store " + records.size() + " quota counters", c -> {
+    database.transaction("store " + records.size() + " quota counters", c -> {
       boolean anyDays = false;
       try (PreparedStatement ps = c.prepareStatement(MERGE_COUNTER)) {
         for (QuotaRecord r : records) {
@@ -135,7 +135,7 @@ public final class QuotaRepository {
   public void delete(String planId, String keyId) {
     Objects.requireNonNull(planId, "planId");
     Objects.requireNonNull(keyId, "keyId");
-    database.write("delete quota " + planId + "/" + keyId, c -> {
+    database.transaction("delete quota " + planId + "/" + keyId, c -> {
       for (String table : List.of("tollgate_quota_counter", "tollgate_daily_usage")) {
         try (PreparedStatement ps = c.prepareStatement(
             "DELETE FROM " + table + " WHERE plan_id = ? AND key_id = ?")) {

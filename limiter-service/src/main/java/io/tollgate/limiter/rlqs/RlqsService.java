@@ -11,6 +11,15 @@ import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReport
 import io.envoyproxy.envoy.service.rate_limit_quota.v3.RateLimitQuotaUsageReports.BucketQuotaUsage;
 import io.envoyproxy.envoy.type.v3.RateLimitStrategy;
 import io.envoyproxy.envoy.type.v3.TokenBucket;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -25,6 +34,8 @@ import io.tollgate.limiter.rule.RlqsDomain;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.LimitKeys;
 import io.tollgate.limiter.store.LimitStore;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -33,6 +44,9 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -50,6 +64,14 @@ import java.util.logging.Logger;
  *
  * <p>Reports of one stream are handled one after the other, and its responses are sent in order.
  * A bad report ends its stream only, with {@code INVALID_ARGUMENT}.
+ *
+ * <p>What a client can make this member remember is bounded ({@link RlqsOptions}): streams per
+ * remote address ({@code max_streams_per_peer}; another is refused with {@code
+ * RESOURCE_EXHAUSTED}), tracked buckets per stream ({@code max_buckets_per_stream}; a report that
+ * would go over ends its stream with {@code RESOURCE_EXHAUSTED}, before anything of it is
+ * counted), and only buckets that match a limit are tracked at all. A tracked bucket that is not
+ * reported for {@code bucket_idle} and twice its assignment's time to live is forgotten and its
+ * shares released, by the injected clock. Each refusal counts in a metric.
  */
 public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaServiceImplBase {
 
@@ -60,26 +82,115 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
   private final ShareGrid shares;
   private final LimiterMetrics metrics;
   private final RlqsOptions options;
+  private final LongSupplier nanoClock;
   private final Set<Stream> streams = ConcurrentHashMap.newKeySet();
+  private final Map<String, AtomicInteger> streamsPerPeer = new ConcurrentHashMap<>();
+  private final LongAdder streamsRefused = new LongAdder();
+  private final LongAdder streamsOverBucketCap = new LongAdder();
+  private final LongAdder bucketsExpired = new LongAdder();
 
+  /** A service whose idle buckets expire by {@link System#nanoTime()}. */
   public RlqsService(Supplier<RuleSet> rules, LimitStore store, ShareGrid shares,
       LimiterMetrics metrics, RlqsOptions options) {
+    this(rules, store, shares, metrics, options, System::nanoTime);
+  }
+
+  /**
+   * A service whose idle buckets expire by {@code nanoClock} (any origin; only differences are
+   * used).
+   */
+  public RlqsService(Supplier<RuleSet> rules, LimitStore store, ShareGrid shares,
+      LimiterMetrics metrics, RlqsOptions options, LongSupplier nanoClock) {
     this.rules = rules;
     this.store = store;
     this.shares = shares;
     this.metrics = metrics;
     this.options = options;
+    this.nanoClock = nanoClock;
+    metrics.functionCounter("ratelimit.rlqs.streams_refused",
+        "RLQS streams refused: their remote address had max_streams_per_peer open",
+        o -> streamsRefused.sum(), this);
+    metrics.functionCounter("ratelimit.rlqs.streams_over_bucket_cap",
+        "RLQS streams ended: a report would have tracked more than max_buckets_per_stream",
+        o -> streamsOverBucketCap.sum(), this);
+    metrics.functionCounter("ratelimit.rlqs.buckets_expired",
+        "RLQS buckets forgotten after going unreported for bucket_idle",
+        o -> bucketsExpired.sum(), this);
+    metrics.gauge("ratelimit.rlqs.tracked_buckets", "RLQS buckets tracked on this member",
+        this::trackedBuckets);
   }
+
+  /**
+   * The service to add to a server: this one, with each call told its remote address ({@link
+   * #PEER}), which bounds the streams per peer. Added without it, every stream counts as one peer
+   * ({@code unknown}).
+   */
+  public ServerServiceDefinition service() {
+    return ServerInterceptors.intercept(this, new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call,
+          Metadata headers, ServerCallHandler<Q, R> next) {
+        SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        String peer = remote instanceof InetSocketAddress inet && inet.getAddress() != null
+            ? inet.getAddress().getHostAddress() : String.valueOf(remote);
+        return Contexts.interceptCall(Context.current().withValue(PEER, peer), call, headers,
+            next);
+      }
+    });
+  }
+
+  private static final Context.Key<String> PEER = Context.key("tollgate-rlqs-peer");
 
   @Override
   public StreamObserver<RateLimitQuotaUsageReports> streamRateLimitQuotas(
       StreamObserver<RateLimitQuotaResponse> responses) {
-    Stream s = new Stream(responses);
+    String peer = PEER.get() == null ? "unknown" : PEER.get();
+    AtomicInteger open = streamsPerPeer.computeIfAbsent(peer, p -> new AtomicInteger());
+    if (open.incrementAndGet() > options.maxStreamsPerPeer()) {
+      releasePeer(peer, open);
+      streamsRefused.increment();
+      LOG.fine(() -> "RLQS stream from " + peer + " refused: max_streams_per_peer");
+      responses.onError(Status.RESOURCE_EXHAUSTED.withDescription(peer + " has "
+          + options.maxStreamsPerPeer() + " RLQS streams open on this member, the most one"
+          + " remote address may (max_streams_per_peer)").asRuntimeException());
+      return new StreamObserver<>() {
+        @Override
+        public void onNext(RateLimitQuotaUsageReports value) {}
+
+        @Override
+        public void onError(Throwable t) {}
+
+        @Override
+        public void onCompleted() {}
+      };
+    }
+    Stream s = new Stream(responses, peer, open);
     streams.add(s);
     if (responses instanceof ServerCallStreamObserver<RateLimitQuotaResponse> call) {
       call.setOnCancelHandler(s::cancelled);
     }
     return s;
+  }
+
+  private void releasePeer(String peer, AtomicInteger open) {
+    if (open.decrementAndGet() <= 0) {
+      streamsPerPeer.remove(peer, open);
+    }
+  }
+
+  /** Buckets tracked by every open stream (as last counted by each stream). */
+  public int trackedBuckets() {
+    int n = 0;
+    for (Stream s : streams) {
+      n += s.trackedCount;
+    }
+    return n;
+  }
+
+  /** Open streams from {@code peer} (a remote address, e.g. {@code 127.0.0.1}). */
+  public int openStreams(String peer) {
+    AtomicInteger n = streamsPerPeer.get(peer);
+    return n == null ? 0 : Math.max(0, n.get());
   }
 
   /**
@@ -105,17 +216,24 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
   }
 
   /**
-   * What the service remembers of one bucket of a stream.
+   * What the service remembers of one bucket of a stream that matched a limit.
    *
+   * @param shareKeys the limit keys it holds a share of (none for unlimited or shadow limits)
    * @param computed the token bucket last computed for it, or {@code null}
    * @param sent the token bucket last sent for it (the computed one, or one Envoy can tell from
    *     the one before: {@link GrantBucket#distinct}), or {@code null}
    * @param sentUntil when that assignment expires, {@link System#nanoTime} scale
+   * @param seenNanos when it was last reported, by the service's injected clock
+   * @param ttlNanos the time to live of its last report's assignment
    */
-  private record Tracked(List<String> shareKeys, boolean matched, GrantBucket computed,
-      GrantBucket sent, long sentUntil) {
-    Tracked(List<String> shareKeys, boolean matched) {
-      this(shareKeys, matched, null, null, 0);
+  private record Tracked(List<String> shareKeys, GrantBucket computed, GrantBucket sent,
+      long sentUntil, long seenNanos, long ttlNanos) {
+    Tracked(List<String> shareKeys, long seenNanos, long ttlNanos) {
+      this(shareKeys, null, null, 0, seenNanos, ttlNanos);
+    }
+
+    Tracked seen(long nanos, long ttl) {
+      return new Tracked(shareKeys, computed, sent, sentUntil, nanos, ttl);
     }
   }
 
@@ -124,14 +242,20 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
 
     private final StreamObserver<RateLimitQuotaResponse> out;
     private final String id = UUID.randomUUID().toString();
+    private final String peer;
+    private final AtomicInteger peerStreams;
     /** Touched only by the stream's serial tasks. */
     private final Map<Map<String, String>, Tracked> buckets = new HashMap<>();
+    /** The size of {@link #buckets} after the last task, for the gauge. */
+    private volatile int trackedCount;
     private String domain;
     private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null);
     private boolean closed;
 
-    Stream(StreamObserver<RateLimitQuotaResponse> out) {
+    Stream(StreamObserver<RateLimitQuotaResponse> out, String peer, AtomicInteger peerStreams) {
       this.out = out;
+      this.peer = peer;
+      this.peerStreams = peerStreams;
     }
 
     @Override
@@ -181,9 +305,34 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     }
 
     private CompletableFuture<Void> handle(RateLimitQuotaUsageReports reports, RuleSet ruleSet) {
+      long now = nanoClock.getAsLong();
+      expireIdle(now);
+      RlqsDomain settings = ruleSet.rlqs(domain);
+      List<BucketQuotaUsage> usages = reports.getBucketQuotaUsagesList();
+      List<RateLimitDescriptor> descriptors = new ArrayList<>(usages.size());
+      List<Match> matches = new ArrayList<>(usages.size());
+      int fresh = 0;
+      for (int i = 0; i < usages.size(); i++) {
+        Map<String, String> bucket = usages.get(i).getBucketId().getBucketMap();
+        RateLimitDescriptor descriptor = BucketMapping.descriptor(bucket, settings.keyOrder());
+        Match match = match(ruleSet, descriptor);
+        descriptors.add(descriptor);
+        matches.add(match);
+        if (!match.limits.isEmpty() && !buckets.containsKey(bucket)) {
+          fresh++;
+          if (buckets.size() + fresh > options.maxBucketsPerStream()) {
+            streamsOverBucketCap.increment();
+            fail(Status.RESOURCE_EXHAUSTED.withDescription("bucket_quota_usages[" + i
+                + "].bucket_id: this stream would track more than "
+                + options.maxBucketsPerStream() + " buckets, the most one stream may"
+                + " (max_buckets_per_stream); nothing of this report was counted"));
+            return CompletableFuture.completedFuture(null);
+          }
+        }
+      }
       List<CompletableFuture<BucketAction>> actions = new ArrayList<>();
-      for (BucketQuotaUsage usage : reports.getBucketQuotaUsagesList()) {
-        actions.add(decide(usage, ruleSet));
+      for (int i = 0; i < usages.size(); i++) {
+        actions.add(decide(usages.get(i), descriptors.get(i), matches.get(i), settings, now));
       }
       return CompletableFuture.allOf(actions.toArray(CompletableFuture[]::new))
           .thenAccept(v -> {
@@ -198,18 +347,37 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
           });
     }
 
-    private CompletableFuture<BucketAction> decide(BucketQuotaUsage usage, RuleSet ruleSet) {
+    /**
+     * Forgets the buckets not reported for {@code bucket_idle} and twice their assignment's time
+     * to live, and releases their shares.
+     */
+    private void expireIdle(long now) {
+      for (var it = buckets.entrySet().iterator(); it.hasNext(); ) {
+        Map.Entry<Map<String, String>, Tracked> e = it.next();
+        Tracked t = e.getValue();
+        long idle = Math.max(options.bucketIdleNanos(), 2 * t.ttlNanos());
+        if (now - t.seenNanos() > idle) {
+          it.remove();
+          bucketsExpired.increment();
+          for (String key : t.shareKeys()) {
+            shares.release(key, holder(e.getKey()));
+          }
+        }
+      }
+      trackedCount = buckets.size();
+    }
+
+    private CompletableFuture<BucketAction> decide(BucketQuotaUsage usage,
+        RateLimitDescriptor descriptor, Match match, RlqsDomain settings, long now) {
       BucketId bucketId = usage.getBucketId();
       Map<String, String> bucket = bucketId.getBucketMap();
-      RlqsDomain settings = ruleSet.rlqs(domain);
-      RateLimitDescriptor descriptor = BucketMapping.descriptor(bucket, settings.keyOrder());
-      Match match = match(ruleSet, descriptor);
       Tracked previous = buckets.get(bucket);
       if (match.limits.isEmpty()) {
-        if (previous != null && previous.matched()) {
+        // Unmatched buckets are not tracked: they hold no share, and a client could make up any
+        // number of them.
+        if (previous != null) {
           return CompletableFuture.completedFuture(abandon(bucketId, previous));
         }
-        buckets.put(bucket, new Tracked(List.of(), false));
         boolean deny = settings.unmatched().isEmpty() ? options.unmatchedDenyAll()
             : settings.unmatched().equals("deny_all");
         return CompletableFuture.completedFuture(blanket(bucketId, deny, ttlNanos(usage)));
@@ -226,7 +394,8 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       if (enforced.isEmpty()) {
         // Unlimited, or only shadow-mode limits: counted above, never enforced.
         releaseIfMoved(bucket, previous, List.of());
-        buckets.put(bucket, new Tracked(List.of(), true));
+        buckets.put(bucket, new Tracked(List.of(), now, ttlNanos(usage)));
+        trackedCount = buckets.size();
         return CompletableFuture.completedFuture(blanket(bucketId, false, ttlNanos(usage)));
       }
       List<String> keys = new ArrayList<>(enforced.size());
@@ -236,8 +405,9 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       releaseIfMoved(bucket, previous, keys);
       // The last assignment sent on this stream stays known while the keys stay the same.
       Tracked kept = previous != null && previous.shareKeys().equals(keys) ? previous : null;
-      buckets.put(bucket, kept != null ? kept : new Tracked(keys, true));
       long ttl = ttlNanos(usage);
+      buckets.put(bucket, kept != null ? kept.seen(now, ttl) : new Tracked(keys, now, ttl));
+      trackedCount = buckets.size();
       long minShare = settings.minShare() > 0 ? settings.minShare() : 1;
       // Per limit: the grant's bucket (null for a grant of 0), or not done (failed or deferred).
       List<CompletableFuture<GrantBucket>> grants = new ArrayList<>(enforced.size());
@@ -311,15 +481,15 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
           // assignment may be above the lowered grants. Send the tightest of the new grants and
           // the last assignment sent here, for no longer than that one had left; with none
           // left, deny all for the least TTL.
-          long now = System.nanoTime();
-          if (last == null || last.sent() == null || last.sentUntil() - now <= 0) {
+          long sentAt = System.nanoTime();
+          if (last == null || last.sent() == null || last.sentUntil() - sentAt <= 0) {
             remember(bucket, keys, null, null, 0);
             return blanket(bucketId, true, options.minTtlNanos());
           }
-          long left = Math.min(ttl, last.sentUntil() - now);
+          long left = Math.min(ttl, last.sentUntil() - sentAt);
           GrantBucket b = GrantBucket.distinct(GrantBucket.tightest(combined, last.sent()),
               last.sent());
-          remember(bucket, keys, b, b, now + left);
+          remember(bucket, keys, b, b, sentAt + left);
           return assignment(bucketId, b, left);
         }
         GrantBucket b = combined;
@@ -337,7 +507,8 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
         GrantBucket sent, long until) {
       Tracked t = buckets.get(bucket);
       if (t != null && t.shareKeys().equals(keys)) {
-        buckets.put(bucket, new Tracked(keys, true, computed, sent, until));
+        buckets.put(bucket, new Tracked(keys, computed, sent, until, t.seenNanos(),
+            t.ttlNanos()));
       }
     }
 
@@ -349,9 +520,6 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       RateLimitQuotaResponse.Builder response = RateLimitQuotaResponse.newBuilder();
       RlqsDomain settings = ruleSet.rlqs(domain);
       for (Map.Entry<Map<String, String>, Tracked> e : new ArrayList<>(buckets.entrySet())) {
-        if (!e.getValue().matched()) {
-          continue;
-        }
         RateLimitDescriptor d = BucketMapping.descriptor(e.getKey(), settings.keyOrder());
         if (match(ruleSet, d).limits.isEmpty()) {
           response.addBucketAction(abandon(BucketId.newBuilder().putAllBucket(e.getKey())
@@ -365,6 +533,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     private BucketAction abandon(BucketId bucketId, Tracked previous) {
       Map<String, String> bucket = bucketId.getBucketMap();
       buckets.remove(bucket);
+      trackedCount = buckets.size();
       for (String key : previous.shareKeys()) {
         shares.release(key, holder(bucket));
       }
@@ -452,6 +621,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
         // The call was cancelled meanwhile.
         closed = true;
         streams.remove(this);
+        releasePeer(peer, peerStreams);
       }
     }
 
@@ -461,6 +631,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       }
       closed = true;
       streams.remove(this);
+      releasePeer(peer, peerStreams);
       try {
         out.onError(status.asRuntimeException());
       } catch (RuntimeException ignored) {
@@ -474,6 +645,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       }
       closed = true;
       streams.remove(this);
+      releasePeer(peer, peerStreams);
       try {
         out.onCompleted();
       } catch (RuntimeException ignored) {
@@ -482,8 +654,12 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     }
 
     synchronized void cancelled() {
+      if (closed) {
+        return;
+      }
       closed = true;
       streams.remove(this);
+      releasePeer(peer, peerStreams);
     }
 
     @Override

@@ -14,7 +14,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -27,6 +29,13 @@ import java.util.function.Supplier;
  * from the next check on any member. In case an announcement is lost (a member that was
  * unreachable at that moment), cache entries also expire after {@link #CACHE_TTL} and the plans
  * are read again every {@link #CACHE_TTL}.
+ *
+ * <p>Unknown keys are answered from memory: the catalog holds the hash of every stored key (read
+ * at start and every {@link #CACHE_TTL}, and added to by every announcement), and a hash that is
+ * neither declared nor among them is unknown without a grid call or a database read, so a flood
+ * of made-up keys reaches neither. An announced hash stays until the next read of the database
+ * drops it (a deleted key is then looked up, and found absent, until that read). The set costs
+ * about 150 bytes a stored key.
  */
 public final class Catalog implements CatalogStore.Listener, AutoCloseable {
 
@@ -40,6 +49,10 @@ public final class Catalog implements CatalogStore.Listener, AutoCloseable {
   private final Supplier<PlanConfig> config;
   private final AsyncLoadingCache<String, Optional<ApiKey>> keys;
   private volatile Map<String, UsagePlan> storedPlans = Map.of();
+  /** Hashes of every stored key, and of every key announced since. */
+  private final Set<String> storedHashes = ConcurrentHashMap.newKeySet();
+  /** Hashes announced since the last database read of the hashes began. */
+  private final Set<String> announced = ConcurrentHashMap.newKeySet();
   private final java.util.concurrent.ScheduledExecutorService refresher =
       java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tollgate-catalog-refresh");
@@ -60,6 +73,7 @@ public final class Catalog implements CatalogStore.Listener, AutoCloseable {
   /** Loads the stored plans and schedules their periodic re-read; call once the grid is up. */
   public void start() {
     reloadPlans();
+    reloadKeyHashes();
     long every = CACHE_TTL.toMillis();
     refresher.scheduleWithFixedDelay(() -> {
       try {
@@ -67,7 +81,24 @@ public final class Catalog implements CatalogStore.Listener, AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warning("could not re-read the stored plans: " + e);
       }
+      try {
+        reloadKeyHashes();
+      } catch (RuntimeException e) {
+        LOG.warning("could not re-read the stored key hashes: " + e);
+      }
     }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Reads the hashes of the stored keys. A key announced while the read runs is kept whatever
+   * the read says: its change was in the database before its announcement, but perhaps after the
+   * read.
+   */
+  private synchronized void reloadKeyHashes() {
+    announced.clear();
+    Set<String> read = store.keyHashes();
+    storedHashes.addAll(read);
+    storedHashes.removeIf(h -> !read.contains(h) && !announced.contains(h));
   }
 
   /**
@@ -98,6 +129,9 @@ public final class Catalog implements CatalogStore.Listener, AutoCloseable {
     ApiKey declared = config.get().keys().get(hash);
     if (declared != null) {
       return CompletableFuture.completedFuture(Optional.of(declared));
+    }
+    if (!storedHashes.contains(hash)) {
+      return CompletableFuture.completedFuture(Optional.empty());
     }
     return keys.get(hash);
   }
@@ -145,6 +179,8 @@ public final class Catalog implements CatalogStore.Listener, AutoCloseable {
 
   @Override
   public void keyChanged(String hash) {
+    announced.add(hash);
+    storedHashes.add(hash);
     keys.synchronous().invalidate(hash);
   }
 

@@ -6,7 +6,9 @@ import io.tollgate.limiter.plan.ApiKey;
 import io.tollgate.limiter.plan.UsagePlan;
 import java.time.LocalDate;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
@@ -37,6 +39,15 @@ public interface CatalogStore {
 
   /** Every stored key. */
   Collection<ApiKey> allKeys();
+
+  /** The hashes of every stored key. */
+  default Set<String> keyHashes() {
+    Set<String> out = new HashSet<>();
+    for (ApiKey k : allKeys()) {
+      out.add(k.hash());
+    }
+    return out;
+  }
 
   /** Stores a plan unless one with its id exists; returns the existing one, or {@code null}. */
   UsagePlan putPlanIfAbsent(UsagePlan plan);

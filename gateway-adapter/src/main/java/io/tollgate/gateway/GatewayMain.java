@@ -97,6 +97,11 @@ public final class GatewayMain implements Callable<Integer> {
       description = "PEM (PKCS#8) private key of --limiter-tls-cert (GW_LIMITER_TLS_KEY)")
   Path limiterTlsKey;
 
+  @Option(names = "--log-format", defaultValue = "${env:GW_LOG_FORMAT:-text}",
+      description = "lifecycle logs on standard error: text or json (one object per line) "
+          + "(GW_LOG_FORMAT; default ${DEFAULT-VALUE})")
+  String logFormat;
+
   public static void main(String[] args) {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
       System.setProperty("java.util.logging.SimpleFormatter.format",
@@ -120,6 +125,10 @@ public final class GatewayMain implements Callable<Integer> {
           + "--drain-seconds not negative");
       return 2;
     }
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      System.err.println("error: --log-format must be text or json, got '" + logFormat + "'");
+      return 2;
+    }
     if ((tlsCert == null) != (tlsKey == null) || (tlsClientCa != null && tlsCert == null)) {
       System.err.println("error: --tls-cert and --tls-key go together, and --tls-client-ca "
           + "needs them");
@@ -134,10 +143,18 @@ public final class GatewayMain implements Callable<Integer> {
       System.err.println("error: --limiter-tls-ca and --limiter-tls-cert need --limiter-tls");
       return 2;
     }
+    boolean json = logFormat.equals("json");
+    if (json) {
+      JsonLogFormatter formatter = new JsonLogFormatter();
+      for (java.util.logging.Handler h : java.util.logging.Logger.getLogger("").getHandlers()) {
+        h.setFormatter(formatter);
+      }
+    }
     GatewaySettings settings = new GatewaySettings(config, bind, port, adminPort, limiter, token,
         accessLog, reloadIntervalMillis, drainSeconds,
         tlsCert == null ? null : new GatewaySettings.ServerTls(tlsCert, tlsKey, tlsClientCa),
-        new GatewaySettings.LimiterTls(limiterTls, limiterTlsCa, limiterTlsCert, limiterTlsKey));
+        new GatewaySettings.LimiterTls(limiterTls, limiterTlsCa, limiterTlsCert, limiterTlsKey),
+        json);
     GatewayServer server;
     try {
       server = GatewayServer.start(settings);

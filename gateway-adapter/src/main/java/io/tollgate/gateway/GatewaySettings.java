@@ -17,10 +17,11 @@ import java.nio.file.Path;
  * @param drainSeconds on SIGTERM, how long requests in flight may take
  * @param tls the adapter's own TLS (both ports); null: plaintext
  * @param limiterTls TLS to the limiter
+ * @param jsonLogs lifecycle logs as JSON lines instead of text
  */
 public record GatewaySettings(Path config, String bind, int port, int adminPort, String limiter,
     String adminToken, String accessLog, long reloadIntervalMillis, int drainSeconds,
-    ServerTls tls, LimiterTls limiterTls) {
+    ServerTls tls, LimiterTls limiterTls, boolean jsonLogs) {
 
   /**
    * The adapter's own TLS, PEM files read again when they change.

@@ -1,5 +1,6 @@
 package io.tollgate.gateway;
 
+import com.linecorp.armeria.common.util.TransportType;
 import io.grpc.CallOptions;
 import io.grpc.ChannelCredentials;
 import io.grpc.ConnectivityState;
@@ -7,12 +8,13 @@ import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import io.grpc.util.AdvancedTlsX509TrustManager.Verification;
+import io.netty.channel.EventLoopGroup;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckServiceGrpc;
@@ -101,17 +103,20 @@ public final class DecisionClient implements AutoCloseable {
   /**
    * A client of the limiter at {@code target} ({@code host:port}), over plaintext gRPC or, when
    * {@code tls} is enabled, TLS (optionally with a client certificate) whose PEM files are read
-   * again every {@code reloadMillis}; {@code probe} gives the readiness probe's request (see the
+   * again every {@code reloadMillis}, its I/O on {@code eventLoops}; {@code probe} gives the readiness probe's request (see the
    * class comment).
    */
   public DecisionClient(String target, GatewaySettings.LimiterTls tls, long reloadMillis,
-      GatewayMetrics metrics, LongSupplier nanoClock, Supplier<CheckRequest> probe)
-      throws IOException, GeneralSecurityException {
+      EventLoopGroup eventLoops, GatewayMetrics metrics, LongSupplier nanoClock,
+      Supplier<CheckRequest> probe) throws IOException, GeneralSecurityException {
     NettyChannelBuilder builder = tls == null || !tls.enabled()
         ? NettyChannelBuilder.forTarget(target).usePlaintext()
         : NettyChannelBuilder.forTarget(target, credentials(tls, reloadMillis));
     this.target = target;
     this.channel = builder
+        // The proxy's own event loops (Armeria's): no second set of I/O threads.
+        .eventLoopGroup(eventLoops)
+        .channelType(TransportType.socketChannelType(eventLoops))
         // The answer is handled on gRPC's own event loop: it only records metrics and completes
         // a future whose continuation runs on the request's event loop (ProxyService). Without
         // this, every answer was first handed to gRPC's default executor, a cached thread pool:

@@ -63,7 +63,8 @@ public final class GatewayServer implements AutoCloseable {
     apply(initial);
     try {
       this.decisions = new DecisionClient(settings.limiter(), settings.limiterTls(),
-          settings.reloadIntervalMillis(), metrics, System::nanoTime, () -> probe(config.get()));
+          settings.reloadIntervalMillis(), CommonPools.workerGroup(), metrics, System::nanoTime,
+          () -> probe(config.get()));
     } catch (java.security.GeneralSecurityException e) {
       throw new IOException("cannot set up TLS to the limiter: " + e.getMessage(), e);
     }

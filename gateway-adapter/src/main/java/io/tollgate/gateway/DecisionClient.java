@@ -1,20 +1,31 @@
 package io.tollgate.gateway;
 
+import com.linecorp.armeria.common.util.TransportType;
 import io.grpc.CallOptions;
+import io.grpc.ChannelCredentials;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.StreamObserver;
+import io.grpc.util.AdvancedTlsX509KeyManager;
+import io.grpc.util.AdvancedTlsX509TrustManager;
+import io.grpc.util.AdvancedTlsX509TrustManager.Verification;
+import io.netty.channel.EventLoopGroup;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckServiceGrpc;
 import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -86,21 +97,26 @@ public final class DecisionClient implements AutoCloseable {
   private volatile boolean ready;
   private volatile String notReadyReason = "no check round trip to the limiter yet";
   private volatile boolean closed;
+  /** The TLS files' periodic reloads, stopped on close. */
+  private final List<java.io.Closeable> reloads = new ArrayList<>();
 
   /**
-   * A client of the limiter at {@code target} ({@code host:port}, plaintext gRPC); {@code probe}
-   * gives the readiness probe's request (see the class comment).
+   * A client of the limiter at {@code target} ({@code host:port}), over plaintext gRPC or, when
+   * {@code tls} is enabled, TLS (optionally with a client certificate) whose PEM files are read
+   * again every {@code reloadMillis}, its I/O on {@code eventLoops}; {@code probe} gives the readiness probe's request (see the
+   * class comment).
    */
-  public DecisionClient(String target, GatewayMetrics metrics, LongSupplier nanoClock,
-      Supplier<CheckRequest> probe) {
-    this(target, NettyChannelBuilder.forTarget(target).usePlaintext(), metrics, nanoClock,
-        probe);
-  }
-
-  DecisionClient(String target, NettyChannelBuilder builder, GatewayMetrics metrics,
-      LongSupplier nanoClock, Supplier<CheckRequest> probe) {
+  public DecisionClient(String target, GatewaySettings.LimiterTls tls, long reloadMillis,
+      EventLoopGroup eventLoops, GatewayMetrics metrics, LongSupplier nanoClock,
+      Supplier<CheckRequest> probe) throws IOException, GeneralSecurityException {
+    NettyChannelBuilder builder = tls == null || !tls.enabled()
+        ? NettyChannelBuilder.forTarget(target).usePlaintext()
+        : NettyChannelBuilder.forTarget(target, credentials(tls, reloadMillis));
     this.target = target;
     this.channel = builder
+        // The proxy's own event loops (Armeria's): no second set of I/O threads.
+        .eventLoopGroup(eventLoops)
+        .channelType(TransportType.socketChannelType(eventLoops))
         // The answer is handled on gRPC's own event loop: it only records metrics and completes
         // a future whose continuation runs on the request's event loop (ProxyService). Without
         // this, every answer was first handed to gRPC's default executor, a cached thread pool:
@@ -113,6 +129,32 @@ public final class DecisionClient implements AutoCloseable {
     // Connect now, so the first request does not pay for the connection within its deadline.
     watch(channel.getState(true));
     scheduler.execute(this::sendProbe);
+  }
+
+  /**
+   * TLS to the limiter: its certificate is verified (chain and host name) against {@code
+   * tls.ca()}, or the JVM's trusted CAs when none is given; {@code tls.cert()} and {@code
+   * tls.key()}, when given, are this adapter's client certificate. The files are read again every
+   * {@code reloadMillis} (grpc-java's AdvancedTls managers), so rotated files take effect for new
+   * connections without a restart.
+   */
+  private ChannelCredentials credentials(GatewaySettings.LimiterTls tls, long reloadMillis)
+      throws IOException, GeneralSecurityException {
+    TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
+    if (tls.ca() != null) {
+      AdvancedTlsX509TrustManager trust = AdvancedTlsX509TrustManager.newBuilder()
+          .setVerification(Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
+      reloads.add(trust.updateTrustCredentials(tls.ca().toFile(), reloadMillis,
+          TimeUnit.MILLISECONDS, scheduler));
+      b.trustManager(trust);
+    }
+    if (tls.cert() != null) {
+      AdvancedTlsX509KeyManager identity = new AdvancedTlsX509KeyManager();
+      reloads.add(identity.updateIdentityCredentials(tls.cert().toFile(), tls.key().toFile(),
+          reloadMillis, TimeUnit.MILLISECONDS, scheduler));
+      b.keyManager(identity);
+    }
+    return b.build();
   }
 
   /** Whether a check round trip has succeeded since start, so checks can reach the limiter. */
@@ -287,6 +329,13 @@ public final class DecisionClient implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     closed = true;
+    for (java.io.Closeable c : reloads) {
+      try {
+        c.close();
+      } catch (IOException e) {
+        LOG.fine("closing a TLS reload: " + e);
+      }
+    }
     scheduler.shutdownNow();
     channel.shutdown();
     if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {

@@ -64,6 +64,44 @@ public final class GatewayMain implements Callable<Integer> {
           + "default ${DEFAULT-VALUE})")
   int drainSeconds;
 
+  @Option(names = "--tls-cert", defaultValue = "${env:GW_TLS_CERT}",
+      description = "PEM certificate chain: with --tls-key, both ports speak TLS only (HTTPS, "
+          + "HTTP/2 by ALPN); re-read when it changes (GW_TLS_CERT; default: plaintext)")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${env:GW_TLS_KEY}",
+      description = "PEM (PKCS#8) private key of --tls-cert (GW_TLS_KEY)")
+  Path tlsKey;
+
+  @Option(names = "--tls-client-ca", defaultValue = "${env:GW_TLS_CLIENT_CA}",
+      description = "PEM CA certificates: clients must present a certificate issued by one "
+          + "(mTLS); needs --tls-cert (GW_TLS_CLIENT_CA; default: no client certificate)")
+  Path tlsClientCa;
+
+  @Option(names = "--limiter-tls", defaultValue = "${env:GW_LIMITER_TLS:-false}",
+      arity = "0..1", description = "call the limiter over TLS, verifying its certificate "
+          + "and host name (GW_LIMITER_TLS; default ${DEFAULT-VALUE}: plaintext)")
+  boolean limiterTls;
+
+  @Option(names = "--limiter-tls-ca", defaultValue = "${env:GW_LIMITER_TLS_CA}",
+      description = "PEM CA certificates the limiter's certificate must chain to "
+          + "(GW_LIMITER_TLS_CA; default: the JVM's trusted CAs)")
+  Path limiterTlsCa;
+
+  @Option(names = "--limiter-tls-cert", defaultValue = "${env:GW_LIMITER_TLS_CERT}",
+      description = "PEM client certificate chain for a limiter that requires mTLS "
+          + "(GW_LIMITER_TLS_CERT)")
+  Path limiterTlsCert;
+
+  @Option(names = "--limiter-tls-key", defaultValue = "${env:GW_LIMITER_TLS_KEY}",
+      description = "PEM (PKCS#8) private key of --limiter-tls-cert (GW_LIMITER_TLS_KEY)")
+  Path limiterTlsKey;
+
+  @Option(names = "--log-format", defaultValue = "${env:GW_LOG_FORMAT:-text}",
+      description = "lifecycle logs on standard error: text or json (one object per line) "
+          + "(GW_LOG_FORMAT; default ${DEFAULT-VALUE})")
+  String logFormat;
+
   public static void main(String[] args) {
     if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
       System.setProperty("java.util.logging.SimpleFormatter.format",
@@ -87,8 +125,36 @@ public final class GatewayMain implements Callable<Integer> {
           + "--drain-seconds not negative");
       return 2;
     }
+    if (!logFormat.equals("text") && !logFormat.equals("json")) {
+      System.err.println("error: --log-format must be text or json, got '" + logFormat + "'");
+      return 2;
+    }
+    if ((tlsCert == null) != (tlsKey == null) || (tlsClientCa != null && tlsCert == null)) {
+      System.err.println("error: --tls-cert and --tls-key go together, and --tls-client-ca "
+          + "needs them");
+      return 2;
+    }
+    if ((limiterTlsCert == null) != (limiterTlsKey == null)) {
+      System.err.println("error: --limiter-tls-cert and --limiter-tls-key go together");
+      return 2;
+    }
+    if (!limiterTls && (limiterTlsCa != null || limiterTlsCert != null)) {
+      // Never send key values in clear to a limiter the operator meant to reach over TLS.
+      System.err.println("error: --limiter-tls-ca and --limiter-tls-cert need --limiter-tls");
+      return 2;
+    }
+    boolean json = logFormat.equals("json");
+    if (json) {
+      JsonLogFormatter formatter = new JsonLogFormatter();
+      for (java.util.logging.Handler h : java.util.logging.Logger.getLogger("").getHandlers()) {
+        h.setFormatter(formatter);
+      }
+    }
     GatewaySettings settings = new GatewaySettings(config, bind, port, adminPort, limiter, token,
-        accessLog, reloadIntervalMillis, drainSeconds);
+        accessLog, reloadIntervalMillis, drainSeconds,
+        tlsCert == null ? null : new GatewaySettings.ServerTls(tlsCert, tlsKey, tlsClientCa),
+        new GatewaySettings.LimiterTls(limiterTls, limiterTlsCa, limiterTlsCert, limiterTlsKey),
+        json);
     GatewayServer server;
     try {
       server = GatewayServer.start(settings);

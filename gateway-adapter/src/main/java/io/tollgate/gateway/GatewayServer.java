@@ -12,6 +12,9 @@ import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.util.Exceptions;
 import com.linecorp.armeria.server.RequestTimeoutException;
 import com.linecorp.armeria.server.Server;
+import com.linecorp.armeria.server.ServerBuilder;
+import com.linecorp.armeria.server.ServerTlsConfig;
+import io.netty.handler.ssl.ClientAuth;
 import com.linecorp.armeria.server.ServerErrorHandler;
 import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
@@ -25,6 +28,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
@@ -47,14 +53,35 @@ public final class GatewayServer implements AutoCloseable {
   private final Server proxy;
   private final Server admin;
   private final ConfigWatcher watcher;
+  private final PemTlsProvider tls;
+  private final ScheduledExecutorService tlsReloads;
   private volatile boolean ready;
 
   private GatewayServer(GatewaySettings settings, GatewayConfig initial, byte[] initialBytes)
       throws IOException {
     this.settings = settings;
     apply(initial);
-    this.decisions = new DecisionClient(settings.limiter(), metrics, System::nanoTime,
-        () -> probe(config.get()));
+    try {
+      this.decisions = new DecisionClient(settings.limiter(), settings.limiterTls(),
+          settings.reloadIntervalMillis(), CommonPools.workerGroup(), metrics, System::nanoTime,
+          () -> probe(config.get()));
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IOException("cannot set up TLS to the limiter: " + e.getMessage(), e);
+    }
+    if (settings.tls() != null) {
+      GatewaySettings.ServerTls t = settings.tls();
+      this.tls = new PemTlsProvider(t.cert(), t.key(), t.clientCa());
+      this.tlsReloads = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread th = new Thread(r, "tls-reload");
+        th.setDaemon(true);
+        return th;
+      });
+      tlsReloads.scheduleWithFixedDelay(tls::reloadIfChanged, settings.reloadIntervalMillis(),
+          settings.reloadIntervalMillis(), TimeUnit.MILLISECONDS);
+    } else {
+      this.tls = null;
+      this.tlsReloads = null;
+    }
     metrics.breakerGauge(() -> decisions.breakerState(config.get().limiter())
         == CircuitBreaker.State.CLOSED ? 0 : 1);
     // The proxy port and the upstream client share the event loops, so an exchange stays on one.
@@ -65,8 +92,7 @@ public final class GatewayServer implements AutoCloseable {
         metrics, accessLog, System::nanoTime);
 
     GatewayConfig.ServerLimits limits = initial.server();
-    this.proxy = Server.builder()
-        .http(new InetSocketAddress(settings.bind(), settings.port()))
+    this.proxy = listen(Server.builder(), settings.port())
         .workerGroup(CommonPools.workerGroup(), false)
         .maxRequestLength(limits.maxBodyBytes())
         .http1MaxHeaderSize(limits.maxHeaderBytes())
@@ -79,8 +105,7 @@ public final class GatewayServer implements AutoCloseable {
         .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(settings.drainSeconds()))
         .serviceUnder("/", service)
         .build();
-    var adminBuilder = Server.builder()
-        .http(new InetSocketAddress(settings.bind(), settings.adminPort()))
+    var adminBuilder = listen(Server.builder(), settings.adminPort())
         .disableServerHeader()
         .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(1));
     new AdminService(metrics, caches::get, settings.adminToken(), this::notReadyReason)
@@ -92,9 +117,22 @@ public final class GatewayServer implements AutoCloseable {
     this.watcher = new ConfigWatcher(settings.config(), initialBytes,
         settings.reloadIntervalMillis(), this::reload, metrics);
     LOG.info("gateway adapter for API '" + initial.api() + "' listening on "
-        + settings.bind() + ":" + port() + " (admin " + adminPort() + "), limiter "
-        + settings.limiter() + ", " + initial.stages().size() + " stages, "
+        + settings.bind() + ":" + port() + " (admin " + adminPort() + ")"
+        + (tls == null ? "" : settings.tls().clientCa() == null ? " over TLS" : " over mTLS")
+        + ", limiter " + settings.limiter()
+        + (settings.limiterTls().enabled() ? " over TLS" : "") + ", " + initial.stages().size() + " stages, "
         + initial.routes().size() + " routes");
+  }
+
+  /** The port on {@code bind}, plaintext or, with {@code --tls-cert}, TLS only. */
+  private ServerBuilder listen(ServerBuilder b, int port) {
+    InetSocketAddress address = new InetSocketAddress(settings.bind(), port);
+    if (tls == null) {
+      return b.http(address);
+    }
+    return b.https(address).tlsProvider(tls, ServerTlsConfig.builder()
+        .clientAuth(settings.tls().clientCa() != null ? ClientAuth.REQUIRE : ClientAuth.NONE)
+        .build());
   }
 
   /** Null when ready; else why not, for {@code /healthz}. */
@@ -176,6 +214,9 @@ public final class GatewayServer implements AutoCloseable {
     admin.stop().join();
     upstreams.close();
     decisions.close();
+    if (tlsReloads != null) {
+      tlsReloads.shutdownNow();
+    }
     accessLog.close();
     LOG.info("gateway adapter stopped");
   }

@@ -15,9 +15,34 @@ import java.nio.file.Path;
  * @param accessLog {@code -} for standard output, {@code off}, or a file to append to
  * @param reloadIntervalMillis how often the config file is checked for changes
  * @param drainSeconds on SIGTERM, how long requests in flight may take
+ * @param tls the adapter's own TLS (both ports); null: plaintext
+ * @param limiterTls TLS to the limiter
+ * @param jsonLogs lifecycle logs as JSON lines instead of text
  */
 public record GatewaySettings(Path config, String bind, int port, int adminPort, String limiter,
-    String adminToken, String accessLog, long reloadIntervalMillis, int drainSeconds) {
+    String adminToken, String accessLog, long reloadIntervalMillis, int drainSeconds,
+    ServerTls tls, LimiterTls limiterTls, boolean jsonLogs) {
+
+  /**
+   * The adapter's own TLS, PEM files read again when they change.
+   *
+   * @param cert the certificate chain
+   * @param key its private key (PKCS#8)
+   * @param clientCa null, or the CA certificates client certificates must chain to (mTLS)
+   */
+  public record ServerTls(Path cert, Path key, Path clientCa) {}
+
+  /**
+   * TLS on the channel to the limiter; off by default.
+   *
+   * @param enabled TLS at all
+   * @param ca null (the JVM's trusted CAs), or the CA certificates the limiter's must chain to
+   * @param cert null, or this adapter's client certificate chain (the limiter requires mTLS)
+   * @param key the client certificate's private key
+   */
+  public record LimiterTls(boolean enabled, Path ca, Path cert, Path key) {
+    public static final LimiterTls OFF = new LimiterTls(false, null, null, null);
+  }
 
   public static final String DEFAULT_BIND = "127.0.0.1";
   public static final int DEFAULT_PORT = 8000;

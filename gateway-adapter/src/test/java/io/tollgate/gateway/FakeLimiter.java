@@ -1,7 +1,7 @@
 package io.tollgate.gateway;
 
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
@@ -30,7 +30,12 @@ final class FakeLimiter implements AutoCloseable {
     this(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)));
   }
 
-  FakeLimiter(NettyServerBuilder builder) throws IOException {
+  /** A stand-in speaking TLS with {@code credentials} (e.g. requiring client certificates). */
+  FakeLimiter(int port, io.grpc.ServerCredentials credentials) throws IOException {
+    this(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port), credentials));
+  }
+
+  private FakeLimiter(NettyServerBuilder builder) throws IOException {
     server = builder.addService(new CheckServiceGrpc.CheckServiceImplBase() {
       @Override
       public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {

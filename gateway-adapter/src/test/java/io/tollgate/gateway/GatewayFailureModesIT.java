@@ -207,6 +207,29 @@ class GatewayFailureModesIT {
     }
   }
 
+  /** {@code --log-format json}: every lifecycle log line is one JSON object. */
+  @Test
+  void jsonLogsAreOneObjectPerLine() throws Exception {
+    Path config = dir.resolve("json-logs.yaml");
+    Files.writeString(config, config("fail_open", ""));
+    int admin = Processes.freePort();
+    try (FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+        Processes.Proc adapter = Processes.adapter("json-logs", config, Processes.freePort(),
+            admin, limiter.target(), "--log-format", "json")) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      Processes.await("the ready line", Duration.ofSeconds(10),
+          () -> adapter.stderr().contains("answered a check"));
+      List<String> lines = adapter.stderr().lines().filter(l -> !l.isBlank()).toList();
+      assertTrue(lines.stream().anyMatch(l -> l.startsWith("{\"time\":\"")
+          && l.contains("\"level\":\"INFO\",\"logger\":\"io.tollgate.gateway.DecisionClient\"")
+          && l.contains("answered a check") && l.endsWith("}")), lines.toString());
+      for (String l : lines) {
+        assertFalse(l.matches("^\\d{4}-\\d\\d-\\d\\dT\\S+ (INFO|WARNING|SEVERE) .*"),
+            "a text log line: " + l);
+      }
+    }
+  }
+
   @Test
   void aBadConfigAtStartExitsWithTheProblemNamed() throws Exception {
     Path config = dir.resolve("bad.yaml");
@@ -252,7 +275,8 @@ class GatewayFailureModesIT {
         Processes.ADAPTER_JAR.toString(), "--help"))) {
       assertEquals(0, help.waitFor(Duration.ofSeconds(60)));
       for (String flag : List.of("--config", "--port", "--admin-port", "--limiter", "--bind",
-          "--admin-token", "--access-log")) {
+          "--admin-token", "--access-log", "--tls-cert", "--tls-client-ca", "--limiter-tls",
+          "--log-format")) {
         assertTrue(help.stdout().contains(flag), help.stdout());
       }
     }

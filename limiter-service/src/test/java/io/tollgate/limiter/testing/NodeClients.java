@@ -141,7 +141,8 @@ public final class NodeClients {
       }
       return;
     }
-    try (InputStream in = Files.newInputStream(source); ZipInputStream zip = new ZipInputStream(in)) {
+    try (InputStream in = Files.newInputStream(source);
+        ZipInputStream zip = new ZipInputStream(in)) {
       for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
         if (!e.isDirectory() && e.getName().endsWith(".proto")) {
           Path target = to.resolve(e.getName()).normalize();

@@ -166,8 +166,8 @@ public final class PostgresServer implements AutoCloseable {
     }
     closed = true;
     try {
-      run(dir, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate", "-w",
-          "stop"), asPostgres);
+      run(dir, List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-m", "immediate",
+          "-w", "stop"), asPostgres);
     } catch (IOException | InterruptedException e) {
       System.err.println("could not stop PostgreSQL in " + dir + ": " + e);
     }
@@ -180,8 +180,8 @@ public final class PostgresServer implements AutoCloseable {
 
   /**
    * The folder holding {@code initdb} and {@code pg_ctl}: the one of {@code initdb} on {@code
-   * env}'s {@code PATH} (followed through symbolic links), else the highest version under {@code debianVersions} ({@code N/bin}, N
-   * compared as a number), else {@code null}.
+   * env}'s {@code PATH} (followed through symbolic links), else the highest version under
+   * {@code debianVersions} ({@code N/bin}, N compared as a number), else {@code null}.
    */
   static Path findBin(Map<String, String> env, Path debianVersions) throws IOException {
     Path onPath = Tools.onPath("initdb", env);

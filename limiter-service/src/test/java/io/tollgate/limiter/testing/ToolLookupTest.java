@@ -1,10 +1,13 @@
 package io.tollgate.limiter.testing;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.io.ByteArrayOutputStream;
 import java.io.File;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -86,9 +89,15 @@ class ToolLookupTest {
     boolean ci = "true".equals(System.getenv("CI"));
     Class<? extends Throwable> expected = ci ? AssertionFailedError.class
         : TestAbortedException.class;
+    ByteArrayOutputStream report = new ByteArrayOutputStream();
     Throwable t = assertThrows(expected, () -> Tools.missing("frobnicator",
-        "apt-get install frobnicator", List.of("PATH")));
+        "apt-get install frobnicator", List.of("PATH"), new PrintStream(report, true, UTF_8)));
     assertEquals(true, t.getMessage().startsWith("frobnicator not found (looked in PATH; "
         + "install: apt-get install frobnicator)"), t.getMessage());
+    // One line, naming the test and the tool.
+    assertEquals((ci ? "FAILED" : "SKIPPED") + " ToolLookupTest: frobnicator not found (looked in "
+        + "PATH; install: apt-get install frobnicator)" + (ci ? "; CI=true, so it must run"
+        : "; .ci/run installs it and runs this test") + System.lineSeparator(),
+        report.toString(UTF_8));
   }
 }

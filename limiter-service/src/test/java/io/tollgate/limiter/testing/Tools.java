@@ -3,6 +3,7 @@ package io.tollgate.limiter.testing;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.File;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -85,12 +86,18 @@ public final class Tools {
    * @return never returns normally; declared so callers can write {@code throw Tools.missing(..)}
    */
   public static AssertionError missing(String what, String install, List<String> looked) {
+    return missing(what, install, looked, System.out);
+  }
+
+  /** As {@link #missing(String, String, List)}, reporting to {@code report}. */
+  static AssertionError missing(String what, String install, List<String> looked,
+      PrintStream report) {
     String test = callingTest();
     String message = what + " not found (looked in " + String.join(", ", looked) + "; install: "
         + install + ")";
     boolean ci = "true".equals(System.getenv("CI"));
     if (REPORTED.add(test + " " + what)) {
-      System.out.println((ci ? "FAILED " : "SKIPPED ") + test + ": " + message
+      report.println((ci ? "FAILED " : "SKIPPED ") + test + ": " + message
           + (ci ? "; CI=true, so it must run" : "; .ci/run installs it and runs this test"));
     }
     if (ci) {

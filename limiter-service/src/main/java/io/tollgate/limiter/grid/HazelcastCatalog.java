@@ -138,7 +138,8 @@ public final class HazelcastCatalog implements CatalogStore {
 
   @Override
   public CompletionStage<ApiKey> findKey(String hash) {
-    return keys.getAsync(hash);
+    // Completed on our callback threads, not on Hazelcast's default async executor.
+    return GridThreads.completeOn(keys.getAsync(hash), GridThreads.CALLBACKS);
   }
 
   @Override

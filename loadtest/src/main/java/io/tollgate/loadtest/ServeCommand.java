@@ -2,10 +2,12 @@ package io.tollgate.loadtest;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.internal.util.ConcurrencyUtil;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.cluster.GridMember;
+import io.tollgate.limiter.grid.GridThreads;
 import io.tollgate.loadtest.server.BlockingImapRateLimitService;
 import io.tollgate.loadtest.server.Bucket4jRateLimitService;
 import io.tollgate.loadtest.server.EchoRateLimitService;
@@ -21,8 +23,10 @@ import picocli.CommandLine.Option;
 /**
  * Starts one baseline behind Envoy's RLS gRPC API (or the HTTP upstream) and serves until killed.
  * Hazelcast-backed baselines start an embedded member with the limiter's own member settings
- * (GridMember), including its completion-callback executor, so the comparison is not skewed by
- * the two-core ForkJoinPool pitfall.
+ * (GridMember), and run Hazelcast's completion callbacks on the pool the limiter uses for its own
+ * ({@link GridThreads#CALLBACKS}), so the comparison is not skewed by the two-core ForkJoinPool
+ * pitfall. The limiter passes that pool to its stores; Bucket4j's async path has no such hook, so
+ * this baseline process sets it as Hazelcast's default.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
     description = "Serve a baseline: echo, bucket4j, redis, imap-blocking (RLS gRPC) or http-upstream.")
@@ -65,12 +69,14 @@ final class ServeCommand implements Callable<Integer> {
       case "bucket4j" -> {
         Config config = memberConfig();
         Bucket4jRateLimitService.configure(config);
+        ConcurrencyUtil.setDefaultAsyncExecutor(GridThreads.CALLBACKS);
         member = GridMember.start(config);
         service = new Bucket4jRateLimitService(member, limit);
       }
       case "imap-blocking" -> {
         Config config = memberConfig();
         BlockingImapRateLimitService.configure(config);
+        ConcurrencyUtil.setDefaultAsyncExecutor(GridThreads.CALLBACKS);
         member = GridMember.start(config);
         service = new BlockingImapRateLimitService(member, limit);
         settings = GrpcSettings.DEFAULT;

@@ -168,6 +168,45 @@ class KubernetesManifestsTest {
     }
   }
 
+  /**
+   * The cluster port is open to Tollgate's own pods only; the decision ports to labelled gateways;
+   * every container port is named by some rule, so none is shut by accident.
+   */
+  @Test
+  void networkPolicyAdmitsTheClusterPortFromTollgatePodsOnly() {
+    Map<String, Object> policy = map(only("NetworkPolicy", "tollgate").get("spec"));
+    Map<String, Object> sts = map(only("StatefulSet", "tollgate").get("spec"));
+    Map<String, Object> podLabels = map(map(map(sts.get("template")).get("metadata"))
+        .get("labels"));
+    assertEquals(podLabels, map(map(policy.get("podSelector")).get("matchLabels")));
+    assertEquals(List.of("Ingress"), policy.get("policyTypes"));
+    Map<String, Integer> ports = containerPorts();
+    java.util.Set<Object> covered = new java.util.HashSet<>();
+    for (Object rule : list(policy.get("ingress"))) {
+      List<Object> rulePorts = list(map(rule).get("ports"));
+      List<Object> from = list(map(rule).get("from"));
+      assertTrue(from != null && !from.isEmpty(), "a rule open to everyone: " + rule);
+      for (Object p : rulePorts) {
+        Object port = map(p).get("port");
+        assertTrue(ports.containsKey(port), "the policy names unknown port " + port);
+        covered.add(port);
+        if ("cluster".equals(port)) {
+          assertEquals(1, from.size(), "the cluster port admits more than Tollgate's pods");
+          Map<String, Object> peer = map(from.get(0));
+          assertEquals(java.util.Set.of("podSelector"), peer.keySet(),
+              "the cluster port admits other namespaces");
+          assertEquals(podLabels, map(map(peer.get("podSelector")).get("matchLabels")));
+        }
+      }
+      for (Object peer : from) {
+        assertTrue(map(peer).containsKey("podSelector"), "a peer that is not a pod: " + peer);
+        assertTrue(!map(map(map(peer).get("podSelector")).get("matchLabels")).isEmpty(),
+            "a peer selecting every pod: " + peer);
+      }
+    }
+    assertEquals(ports.keySet(), covered, "container ports the policy shuts");
+  }
+
   @Test
   void disruptionBudgetTakesOneMemberAtATime() {
     Map<String, Object> spec = map(only("PodDisruptionBudget", "tollgate").get("spec"));

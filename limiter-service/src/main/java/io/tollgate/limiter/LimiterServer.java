@@ -246,7 +246,7 @@ public final class LimiterServer {
 
     http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
         settings.httpLimits(), tls == null ? null : tls::http, service, metrics, () -> serving);
-    adminEndpoints = new AdminEndpoints(admin, checks, auth);
+    adminEndpoints = new AdminEndpoints(admin, checks, auth, rules::get);
     adminEndpoints.register(http);
     try {
       http.start();

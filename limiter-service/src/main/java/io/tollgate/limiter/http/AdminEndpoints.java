@@ -16,6 +16,8 @@ import io.tollgate.api.v1.UpdateUsageRequest;
 import io.tollgate.api.v1.UsagePlan;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.StatusMapping;
+import io.tollgate.limiter.rule.RuleDump;
+import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.CheckService;
 import io.tollgate.limiter.service.PlanAdmin;
 import java.util.HashMap;
@@ -26,6 +28,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * The usage-plan endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages.
@@ -47,6 +50,8 @@ import java.util.concurrent.TimeUnit;
  *   GET    /admin/keys/{id}                   → ApiKey
  *   PATCH  /admin/keys/{id}                   {"name": ..., "enabled": ...} → ApiKey
  *   DELETE /admin/keys/{id}                   → {}
+ *   GET    /admin/config                      → the loaded rules as text, one limit a line
+ *                                             ({@link RuleDump})
  * </pre>
  *
  * <p>Every /admin request needs {@code Authorization: Bearer <token>} (401 otherwise). Errors are
@@ -61,6 +66,7 @@ public final class AdminEndpoints {
   private final PlanAdmin admin;
   private final CheckService checks;
   private final AdminAuth auth;
+  private final Supplier<RuleSet> rules;
   /**
    * Admin calls wait on the database: up to 16 threads, created on demand, and at most
    * {@link #MAX_ADMIN_QUEUED} calls waiting for one; past that, 503.
@@ -71,10 +77,12 @@ public final class AdminEndpoints {
   private final JsonFormat.Printer printer =
       JsonFormat.printer().omittingInsignificantWhitespace().includingDefaultValueFields();
 
-  public AdminEndpoints(PlanAdmin admin, CheckService checks, AdminAuth auth) {
+  public AdminEndpoints(PlanAdmin admin, CheckService checks, AdminAuth auth,
+      Supplier<RuleSet> rules) {
     this.admin = admin;
     this.checks = checks;
     this.auth = auth;
+    this.rules = rules;
   }
 
   /** Adds /admin and /v1/check to the endpoints. */
@@ -176,6 +184,14 @@ public final class AdminEndpoints {
 
   private void route(Exchange exchange, String method, String[] p) {
     // p[0] == "admin"
+    if (p.length == 2 && p[1].equals("config")) {
+      if (method.equals("GET")) {
+        exchange.respond(200, "text/plain; charset=utf-8", RuleDump.of(rules.get()));
+      } else {
+        notAllowed(exchange, "GET");
+      }
+      return;
+    }
     if (p.length >= 2 && p[1].equals("plans")) {
       if (p.length == 2) {
         switch (method) {

@@ -120,7 +120,8 @@ public final class LimiterServer {
         "API keys read from the database one at a time (a check's key not cached)",
         k -> ((KeyRepository) k).lookups(), database.keys());
 
-    Config config = GridMember.config(settings.clusterName, settings.bind, settings.clusterPort,
+    Config config = GridMember.config(GridMember.joinName(settings.clusterName,
+        settings.clusterSecret()), settings.bind, settings.clusterPort,
         settings.memberList(), clock);
     if ("kubernetes".equals(settings.discovery)) {
       GridMember.discoverOnKubernetes(config, settings.kubernetesServiceDns, settings.clusterPort);

@@ -58,6 +58,12 @@ public final class Settings {
           + "${DEFAULT-VALUE}).")
   String clusterName;
 
+  @Option(names = "--cluster-secret-file", paramLabel = "FILE",
+      defaultValue = "${env:RL_CLUSTER_SECRET_FILE:-}",
+      description = "File holding a secret of at least 16 characters that every member shares; "
+          + "members without it cannot join (RL_CLUSTER_SECRET_FILE; see docs/clustering.md).")
+  String clusterSecretFile;
+
   @Option(names = "--bind", paramLabel = "ADDRESS", defaultValue = "${env:RL_BIND:-127.0.0.1}",
       description = "Address every port listens on; 0.0.0.0 for all interfaces (RL_BIND, "
           + "default ${DEFAULT-VALUE}).")
@@ -254,6 +260,14 @@ public final class Settings {
     return adminToken == null ? "" : adminToken.strip();
   }
 
+  /** The shared cluster secret from --cluster-secret-file, or empty. */
+  public String clusterSecret() throws java.io.IOException {
+    if (clusterSecretFile == null || clusterSecretFile.isEmpty()) {
+      return "";
+    }
+    return java.nio.file.Files.readString(Path.of(clusterSecretFile)).strip();
+  }
+
   /** The member list, parsed. */
   public List<String> memberList() {
     List<String> out = new ArrayList<>();
@@ -318,6 +332,16 @@ public final class Settings {
         }
       } catch (java.io.IOException | RuntimeException e) {
         return "--admin-token-file: cannot read " + adminTokenFile + ": " + e;
+      }
+    }
+    if (clusterSecretFile != null && !clusterSecretFile.isEmpty()) {
+      try {
+        if (clusterSecret().length() < 16) {
+          return "--cluster-secret-file: " + clusterSecretFile
+              + " must hold at least 16 characters";
+        }
+      } catch (java.io.IOException | RuntimeException e) {
+        return "--cluster-secret-file: cannot read " + clusterSecretFile + ": " + e;
       }
     }
     if (tls() != (tlsKey != null && !tlsKey.isEmpty())) {

@@ -10,9 +10,14 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.grid.GridConfig;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.util.Base64;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Builds and starts the embedded member. With no members listed it runs alone and looks for no
@@ -25,10 +30,45 @@ public final class GridMember {
 
   private GridMember() {}
 
+  /** Separates a cluster's name from the proof of its secret in the name members join by. */
+  static final String SECRET_MARK = "#hmac-sha256:";
+
+  /**
+   * The name members join by. Hazelcast's community edition has no member authentication; the
+   * one thing a joining member must match is the cluster name. With a shared secret, that name
+   * carries an HMAC of the cluster's name under the secret, so only a member that holds the
+   * secret can produce it. It travels in clear on the cluster network, so it keeps out members
+   * that cannot see that network's traffic, not an eavesdropper (see docs/clustering.md).
+   *
+   * @param clusterName the configured name
+   * @param secret the shared secret, or empty for none
+   */
+  public static String joinName(String clusterName, String secret) {
+    if (secret.isEmpty()) {
+      return clusterName;
+    }
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      byte[] proof = mac.doFinal(("tollgate cluster " + clusterName)
+          .getBytes(StandardCharsets.UTF_8));
+      return clusterName + SECRET_MARK + Base64.getUrlEncoder().withoutPadding()
+          .encodeToString(proof);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    }
+  }
+
+  /** The cluster's name for logs: without the proof of the secret, which lets a member join. */
+  static String displayName(String joinName) {
+    int mark = joinName.lastIndexOf(SECRET_MARK);
+    return mark < 0 ? joinName : joinName.substring(0, mark) + " (with shared secret)";
+  }
+
   /**
    * The member's configuration.
    *
-   * @param clusterName members only join others of the same name
+   * @param clusterName members only join others of the same name (see {@link #joinName})
    * @param bindAddress the interface to listen on; {@code 0.0.0.0} for all
    * @param port the cluster port; not incremented if taken
    * @param members {@code host:port} of the other members; empty to run alone
@@ -43,6 +83,10 @@ public final class GridMember {
     // The server shuts the member down itself, after gRPC has drained.
     config.setProperty("hazelcast.shutdownhook.enabled", "false");
     config.setProperty("hazelcast.logging.type", "jdk");
+    if (clusterName.contains(SECRET_MARK)) {
+      // Hazelcast starts each log line with the cluster name, which here proves the secret.
+      config.setProperty("hazelcast.logging.details.enabled", "false");
+    }
     // A decision waits on the grid; fail a call after 5 s (default 60 s) so a stuck partition
     // turns into UNAVAILABLE rather than a pile of waiting calls.
     config.setProperty("hazelcast.operation.call.timeout.millis", "5000");
@@ -135,7 +179,7 @@ public final class GridMember {
             + event.getMembers().size() + ")");
       }
     });
-    LOG.info("cluster '" + config.getClusterName() + "' member " + member.getCluster()
+    LOG.info("cluster '" + displayName(config.getClusterName()) + "' member " + member.getCluster()
         .getLocalMember().getAddress() + " started; members: " + member.getCluster().getMembers()
         .size());
     return member;

@@ -7,14 +7,13 @@ import com.google.protobuf.util.JsonFormat;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CreateKeyRequest;
-import io.tollgate.api.v1.GetUsageRequest;
-import io.tollgate.api.v1.KeyPlanRequest;
 import io.tollgate.api.v1.ListKeysResponse;
 import io.tollgate.api.v1.ListPlansResponse;
 import io.tollgate.api.v1.UpdateKeyRequest;
 import io.tollgate.api.v1.UpdateUsageRequest;
 import io.tollgate.api.v1.UsagePlan;
 import io.tollgate.limiter.api.AdminAuth;
+import io.tollgate.limiter.api.PlanMessages;
 import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.rule.RuleDump;
 import io.tollgate.limiter.rule.RuleSet;
@@ -196,11 +195,13 @@ public final class AdminEndpoints {
       if (p.length == 2) {
         switch (method) {
           case "GET" -> json(exchange, 200,
-              ListPlansResponse.newBuilder().addAllPlans(admin.listPlans()).build());
+              ListPlansResponse.newBuilder()
+                  .addAllPlans(PlanMessages.plansToProto(admin.listPlans())).build());
           case "POST" -> {
             UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
             if (plan != null) {
-              json(exchange, 201, admin.createPlan(plan));
+              json(exchange, 201,
+                  PlanMessages.toProto(admin.createPlan(PlanMessages.toPlan(plan))));
             }
           }
           default -> notAllowed(exchange, "GET, POST");
@@ -210,7 +211,7 @@ public final class AdminEndpoints {
       String id = p[2];
       if (p.length == 3) {
         switch (method) {
-          case "GET" -> json(exchange, 200, admin.getPlan(id));
+          case "GET" -> json(exchange, 200, PlanMessages.toProto(admin.getPlan(id)));
           case "PUT" -> {
             UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
             if (plan != null) {
@@ -219,7 +220,8 @@ public final class AdminEndpoints {
                     + id + "'");
                 return;
               }
-              json(exchange, 200, admin.updatePlan(plan.toBuilder().setId(id).build()));
+              json(exchange, 200, PlanMessages.toProto(admin.updatePlan(
+                  PlanMessages.toPlan(plan.toBuilder().setId(id).build()))));
             }
           }
           case "DELETE" -> {
@@ -231,10 +233,10 @@ public final class AdminEndpoints {
         return;
       }
       if (p.length == 5 && p[3].equals("keys")) {
-        KeyPlanRequest r = KeyPlanRequest.newBuilder().setPlanId(id).setKeyId(p[4]).build();
         switch (method) {
-          case "PUT" -> json(exchange, 200, admin.addKeyToPlan(r));
-          case "DELETE" -> json(exchange, 200, admin.removeKeyFromPlan(r));
+          case "PUT" -> json(exchange, 200, PlanMessages.toProto(admin.addKeyToPlan(id, p[4])));
+          case "DELETE" -> json(exchange, 200,
+              PlanMessages.toProto(admin.removeKeyFromPlan(id, p[4])));
           default -> notAllowed(exchange, "PUT, DELETE");
         }
         return;
@@ -245,9 +247,8 @@ public final class AdminEndpoints {
           return;
         }
         Map<String, String> q = query(exchange.rawQuery());
-        json(exchange, 200, admin.getUsage(GetUsageRequest.newBuilder().setPlanId(id)
-            .setKeyId(q.getOrDefault("key", "")).setFrom(q.getOrDefault("from", ""))
-            .setTo(q.getOrDefault("to", "")).build()));
+        json(exchange, 200, PlanMessages.toProto(admin.getUsage(id, q.getOrDefault("key", ""),
+            q.getOrDefault("from", ""), q.getOrDefault("to", ""))));
         return;
       }
       if (p.length == 5 && p[3].equals("usage")) {
@@ -257,8 +258,8 @@ public final class AdminEndpoints {
         }
         UpdateUsageRequest r = parse(exchange, UpdateUsageRequest.newBuilder());
         if (r != null) {
-          json(exchange, 200, admin.updateUsage(r.toBuilder().setPlanId(id).setKeyId(p[4])
-              .build()));
+          json(exchange, 200, PlanMessages.updateUsage(admin,
+              r.toBuilder().setPlanId(id).setKeyId(p[4]).build()));
         }
         return;
       }
@@ -268,12 +269,13 @@ public final class AdminEndpoints {
           case "GET" -> {
             String plan = query(exchange.rawQuery()).getOrDefault("plan", "");
             json(exchange, 200,
-                ListKeysResponse.newBuilder().addAllKeys(admin.listKeys(plan)).build());
+                ListKeysResponse.newBuilder()
+                    .addAllKeys(PlanMessages.keysToProto(admin.listKeys(plan))).build());
           }
           case "POST" -> {
             CreateKeyRequest r = parse(exchange, CreateKeyRequest.newBuilder());
             if (r != null) {
-              json(exchange, 201, admin.createKey(r));
+              json(exchange, 201, PlanMessages.createKey(admin, r));
             }
           }
           default -> notAllowed(exchange, "GET, POST");
@@ -283,11 +285,12 @@ public final class AdminEndpoints {
       if (p.length == 3) {
         String id = p[2];
         switch (method) {
-          case "GET" -> json(exchange, 200, admin.getKey(id));
+          case "GET" -> json(exchange, 200, PlanMessages.toProto(admin.getKey(id)));
           case "PATCH" -> {
             UpdateKeyRequest r = parse(exchange, UpdateKeyRequest.newBuilder());
             if (r != null) {
-              json(exchange, 200, admin.updateKey(r.toBuilder().setId(id).build()));
+              json(exchange, 200, PlanMessages.toProto(admin.updateKey(id,
+                  r.hasName() ? r.getName() : null, r.hasEnabled() ? r.getEnabled() : null)));
             }
           }
           case "DELETE" -> {

@@ -35,7 +35,7 @@ import io.tollgate.limiter.rlqs.RlqsService;
 import io.tollgate.limiter.grid.ShareGrid;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.Catalog;
-import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanCheck;
 import io.tollgate.limiter.service.PlanAdmin;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
@@ -168,7 +168,7 @@ public final class LimiterServer {
     Catalog plans = new Catalog(catalogStore, planConfig::get);
     catalog.set(plans);
     plans.start();
-    CheckService checks = new CheckService(plans, decisions, catalogStore.quotas(), clock,
+    PlanCheck checks = new PlanCheck(plans, decisions, catalogStore.quotas(), clock,
         metrics);
     PlanAdmin admin = new PlanAdmin(plans, clock);
     adminExecutor = Executors.newFixedThreadPool(4, r -> {

@@ -4,8 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
-import io.tollgate.api.v1.CheckRequest;
-import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CreateKeyRequest;
 import io.tollgate.api.v1.ListKeysResponse;
 import io.tollgate.api.v1.ListPlansResponse;
@@ -17,24 +15,22 @@ import io.tollgate.limiter.api.PlanMessages;
 import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.rule.RuleDump;
 import io.tollgate.limiter.rule.RuleSet;
-import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanCheck;
 import io.tollgate.limiter.service.PlanAdmin;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The usage-plan endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages.
+ * The admin endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages, and
+ * the plan check's {@code /v1/check} ({@link PlanCheckEndpoint}).
  *
  * <pre>
- *   POST   /v1/check                          CheckRequest → CheckResponse: 200 allowed, 429
- *                                             throttled or quota exceeded, 403 forbidden
  *   GET    /admin/plans                       → {"plans": [...]}
  *   POST   /admin/plans                       UsagePlan → 201 UsagePlan
  *   GET    /admin/plans/{id}                  → UsagePlan
@@ -58,12 +54,10 @@ import java.util.function.Supplier;
  */
 public final class AdminEndpoints {
 
-  private static final long CHECK_TIMEOUT_MILLIS = 10_000;
-  private static final int MAX_CHECKS_IN_FLIGHT = 1_000;
   private static final int MAX_ADMIN_QUEUED = 256;
 
   private final PlanAdmin admin;
-  private final CheckService checks;
+  private final PlanCheckEndpoint checks;
   private final AdminAuth auth;
   private final Supplier<RuleSet> rules;
   /**
@@ -71,23 +65,22 @@ public final class AdminEndpoints {
    * {@link #MAX_ADMIN_QUEUED} calls waiting for one; past that, 503.
    */
   private final ExecutorService executor = adminPool();
-  private final Semaphore checkPermits = new Semaphore(MAX_CHECKS_IN_FLIGHT);
   private final JsonFormat.Parser parser = JsonFormat.parser();
   private final JsonFormat.Printer printer =
       JsonFormat.printer().omittingInsignificantWhitespace().includingDefaultValueFields();
 
-  public AdminEndpoints(PlanAdmin admin, CheckService checks, AdminAuth auth,
+  public AdminEndpoints(PlanAdmin admin, PlanCheck checks, AdminAuth auth,
       Supplier<RuleSet> rules) {
     this.admin = admin;
-    this.checks = checks;
+    this.checks = new PlanCheckEndpoint(checks);
     this.auth = auth;
     this.rules = rules;
   }
 
-  /** Adds /admin and /v1/check to the endpoints. */
+  /** Adds /admin and the plan check's /v1/check ({@link PlanCheckEndpoint}) to the endpoints. */
   public void register(HttpEndpoints http) {
     http.addContext("/admin/", this::dispatchAdmin);
-    http.addContext("/v1/check", this::check);
+    http.addContext("/v1/check", checks);
   }
 
   /** Stops the admin pool. */
@@ -119,48 +112,6 @@ public final class AdminEndpoints {
     } catch (RejectedExecutionException e) {
       error(exchange, 503, "too many admin requests in progress");
     }
-  }
-
-  // ---- /v1/check
-
-  private void check(Exchange exchange) {
-    if (!"POST".equals(exchange.method())) {
-      exchange.responseHeaders().set("Allow", "POST");
-      error(exchange, 405, "method " + exchange.method() + " not allowed");
-      return;
-    }
-    if (!checkPermits.tryAcquire()) {
-      error(exchange, 503, "too many checks in progress");
-      return;
-    }
-    CheckRequest request = parse(exchange, CheckRequest.newBuilder());
-    if (request == null) {
-      checkPermits.release();
-      return;
-    }
-    // The answer is built on the connection's event loop, not on the grid's callback thread.
-    checks.check(request).orTimeout(CHECK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-        .whenCompleteAsync((response, failure) -> {
-          checkPermits.release();
-          if (failure != null) {
-            Throwable cause = StatusMapping.unwrap(failure);
-            int status = cause instanceof java.util.concurrent.TimeoutException
-                ? 503 : StatusMapping.httpStatus(cause);
-            error(exchange, status, StatusMapping.message(cause));
-            return;
-          }
-          int status = switch (response.getReason()) {
-            case ALLOWED -> 200;
-            case FORBIDDEN -> 403;
-            default -> 429;
-          };
-          if (!response.getAllowed() && response.hasRetryAfter()) {
-            long s = response.getRetryAfter().getSeconds()
-                + (response.getRetryAfter().getNanos() > 0 ? 1 : 0);
-            exchange.responseHeaders().set("Retry-After", Long.toString(Math.max(1, s)));
-          }
-          json(exchange, status, response);
-        }, exchange.eventLoop());
   }
 
   // ---- /admin
@@ -355,9 +306,15 @@ public final class AdminEndpoints {
     }
   }
 
-  private static void error(Exchange exchange, int status, String message) {
-    StringBuilder sb = new StringBuilder("{\"error\":\"");
-    for (char c : message.toCharArray()) {
+  static void error(Exchange exchange, int status, String message) {
+    StringBuilder sb = new StringBuilder("{\"error\":");
+    send(exchange, status, quote(sb, message).append('}').toString());
+  }
+
+  /** Appends {@code text} as a JSON string. */
+  private static StringBuilder quote(StringBuilder sb, String text) {
+    sb.append('"');
+    for (char c : text.toCharArray()) {
       switch (c) {
         case '"' -> sb.append("\\\"");
         case '\\' -> sb.append("\\\\");
@@ -371,7 +328,7 @@ public final class AdminEndpoints {
         }
       }
     }
-    send(exchange, status, sb.append("\"}").toString());
+    return sb.append('"');
   }
 
   private static void send(Exchange exchange, int status, String body) {

@@ -46,10 +46,10 @@ import java.util.concurrent.TimeUnit;
  * check holds for the one grid round trip before it hands them back: limits are never exceeded,
  * and under contention at a limit's edge a check may be denied that a serial order would admit.
  */
-public final class CheckService {
+public final class PlanCheck {
 
   private static final java.util.logging.Logger LOG =
-      java.util.logging.Logger.getLogger(CheckService.class.getName());
+      java.util.logging.Logger.getLogger(PlanCheck.class.getName());
 
   /** The most a single check may cost. */
   static final long MAX_COST = 1_000_000;
@@ -74,7 +74,7 @@ public final class CheckService {
    * @param quotas the store of quota counters
    * @param clock for the quota period reported in answers only; decisions use the store's clock
    */
-  public CheckService(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock,
+  public PlanCheck(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock,
       LimiterMetrics metrics) {
     this.metrics = metrics;
     this.catalog = catalog;
@@ -236,7 +236,7 @@ public final class CheckService {
     }
 
     private void level(String name, String key, Throttle throttle) {
-      int c = call(CheckService.this.throttles, key, bucket(throttle), cost, null, false);
+      int c = call(PlanCheck.this.throttles, key, bucket(throttle), cost, null, false);
       levelNames[c] = name;
       throttles[c] = throttle;
       throttleCalls = c + 1;

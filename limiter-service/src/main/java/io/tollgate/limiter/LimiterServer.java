@@ -20,6 +20,7 @@ import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
+import io.tollgate.limiter.decide.Counters;
 import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.grid.BucketedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
@@ -246,7 +247,8 @@ public final class LimiterServer {
 
     http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
         settings.httpLimits(), tls == null ? null : tls::http, service, metrics, () -> serving);
-    adminEndpoints = new AdminEndpoints(admin, checks, auth, rules::get);
+    adminEndpoints = new AdminEndpoints(admin, checks, auth, rules::get,
+        new Counters(rules::get, decisions));
     adminEndpoints.register(http);
     try {
       http.start();

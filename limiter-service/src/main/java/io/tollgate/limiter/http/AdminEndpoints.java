@@ -13,11 +13,15 @@ import io.tollgate.api.v1.UsagePlan;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.PlanMessages;
 import io.tollgate.limiter.api.StatusMapping;
+import io.tollgate.limiter.decide.Counters;
+import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.RuleDump;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.PlanCheck;
+import io.tollgate.limiter.service.RequestValidator;
 import io.tollgate.limiter.service.PlanAdmin;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
@@ -47,6 +51,9 @@ import java.util.function.Supplier;
  *   DELETE /admin/keys/{id}                   → {}
  *   GET    /admin/config                      → the loaded rules as text, one limit a line
  *                                             ({@link RuleDump})
+ *   GET    /admin/counters?domain=&amp;descriptor=k=v,k2=v2   → the matched rules' counters
+ *   DELETE /admin/counters?domain=&amp;descriptor=...         → resets them; the counters after
+ *   POST   /admin/counters/reset?domain=&amp;descriptor=...   (the same, for clients without DELETE)
  * </pre>
  *
  * <p>Every /admin request needs {@code Authorization: Bearer <token>} (401 otherwise). Errors are
@@ -55,11 +62,16 @@ import java.util.function.Supplier;
 public final class AdminEndpoints {
 
   private static final int MAX_ADMIN_QUEUED = 256;
+  /** How long a counters read or reset waits for the grid (on an admin thread). */
+  private static final long COUNTERS_TIMEOUT_SECONDS = 10;
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(AdminEndpoints.class.getName());
 
   private final PlanAdmin admin;
   private final PlanCheckEndpoint checks;
   private final AdminAuth auth;
   private final Supplier<RuleSet> rules;
+  private final Counters counters;
   /**
    * Admin calls wait on the database: up to 16 threads, created on demand, and at most
    * {@link #MAX_ADMIN_QUEUED} calls waiting for one; past that, 503.
@@ -70,7 +82,8 @@ public final class AdminEndpoints {
       JsonFormat.printer().omittingInsignificantWhitespace().includingDefaultValueFields();
 
   public AdminEndpoints(PlanAdmin admin, PlanCheck checks, AdminAuth auth,
-      Supplier<RuleSet> rules) {
+      Supplier<RuleSet> rules, Counters counters) {
+    this.counters = counters;
     this.admin = admin;
     this.checks = new PlanCheckEndpoint(checks);
     this.auth = auth;
@@ -141,6 +154,18 @@ public final class AdminEndpoints {
         notAllowed(exchange, "GET");
       }
       return;
+    }
+    if (p.length >= 2 && p[1].equals("counters")) {
+      boolean reset = p.length == 3 && p[2].equals("reset");
+      if (p.length == 2 || reset) {
+        String allowed = reset ? "POST" : "GET, DELETE";
+        if (reset ? !method.equals("POST") : !method.equals("GET") && !method.equals("DELETE")) {
+          notAllowed(exchange, allowed);
+          return;
+        }
+        counters(exchange, reset || method.equals("DELETE"));
+        return;
+      }
     }
     if (p.length >= 2 && p[1].equals("plans")) {
       if (p.length == 2) {
@@ -254,6 +279,121 @@ public final class AdminEndpoints {
       }
     }
     error(exchange, 404, "no such admin resource: " + exchange.path());
+  }
+
+  // ---- /admin/counters
+
+  /** Reads (or resets, then reads) the counters one descriptor matches; see {@link Counters}. */
+  private void counters(Exchange exchange, boolean reset) {
+    Map<String, String> q = query(exchange.rawQuery());
+    String domain = q.get("domain");
+    if (domain == null || domain.isEmpty()) {
+      error(exchange, 400, "domain: required");
+      return;
+    }
+    if (RequestValidator.tooLong(domain) || !RequestValidator.wellFormed(domain)) {
+      error(exchange, 400, "domain: longer than " + RequestValidator.MAX_STRING_BYTES
+          + " bytes or not valid UTF-8");
+      return;
+    }
+    Entries descriptor;
+    try {
+      descriptor = Entries.parse(q.get("descriptor"));
+    } catch (IllegalArgumentException e) {
+      error(exchange, 400, e.getMessage());
+      return;
+    }
+    List<Counters.Counter> found;
+    try {
+      found = (reset ? counters.reset(domain, descriptor) : counters.read(domain, descriptor))
+          .get(COUNTERS_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      error(exchange, 503, "interrupted");
+      return;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      error(exchange, 503, "the counters did not answer: " + StatusMapping.message(cause));
+      return;
+    }
+    if (found.isEmpty()) {
+      error(exchange, 404, "no rule with a limit matches descriptor '" + q.get("descriptor")
+          + "' in domain '" + domain + "'");
+      return;
+    }
+    if (reset) {
+      LOG.info("admin: reset " + found.size() + " counter(s) of a descriptor in domain "
+          + domain);
+    }
+    StringBuilder sb = new StringBuilder("{\"domain\":");
+    quote(sb, domain).append(",\"descriptor\":[");
+    for (int i = 0; i < descriptor.size(); i++) {
+      sb.append(i == 0 ? "{\"key\":" : ",{\"key\":");
+      quote(sb, descriptor.key(i)).append(",\"value\":");
+      quote(sb, descriptor.value(i)).append('}');
+    }
+    sb.append("],\"reset\":").append(reset).append(",\"counters\":[");
+    for (int i = 0; i < found.size(); i++) {
+      Counters.Counter c = found.get(i);
+      sb.append(i == 0 ? "{\"rule\":" : ",{\"rule\":");
+      quote(sb, c.rule()).append(",\"key\":");
+      quote(sb, c.key()).append(",\"algorithm\":\"").append(c.algorithm())
+          .append("\",\"limit\":").append(c.limit())
+          .append(",\"remaining\":").append(c.remaining())
+          .append(",\"reset_after_seconds\":")
+          .append(c.resetAfterNanos() <= 0 ? 0 : (c.resetAfterNanos() + 999_999_999L) / 1_000_000_000L)
+          .append(",\"shadow_mode\":").append(c.shadowMode()).append('}');
+    }
+    send(exchange, 200, sb.append("]}").toString());
+  }
+
+  /** A descriptor given as {@code key=value,key2=value2}. */
+  private record Entries(String[] keys, String[] values) implements DescriptorView {
+
+    static Entries parse(String text) {
+      if (text == null || text.isEmpty()) {
+        throw new IllegalArgumentException(
+            "descriptor: required, as key=value,key2=value2");
+      }
+      String[] parts = text.split(",", -1);
+      if (parts.length > RequestValidator.MAX_ENTRIES) {
+        throw new IllegalArgumentException("descriptor: has " + parts.length
+            + " entries; at most " + RequestValidator.MAX_ENTRIES + " are allowed");
+      }
+      String[] keys = new String[parts.length];
+      String[] values = new String[parts.length];
+      for (int i = 0; i < parts.length; i++) {
+        int eq = parts[i].indexOf('=');
+        keys[i] = eq < 0 ? parts[i] : parts[i].substring(0, eq);
+        values[i] = eq < 0 ? "" : parts[i].substring(eq + 1);
+        if (keys[i].isEmpty()) {
+          throw new IllegalArgumentException("descriptor: entry " + i
+              + " has an empty key (expected key=value,key2=value2)");
+        }
+        for (String s : new String[] {keys[i], values[i]}) {
+          if (RequestValidator.tooLong(s) || !RequestValidator.wellFormed(s)) {
+            throw new IllegalArgumentException("descriptor: entry " + i + " is longer than "
+                + RequestValidator.MAX_STRING_BYTES + " bytes or not valid UTF-8");
+          }
+        }
+      }
+      return new Entries(keys, values);
+    }
+
+    @Override
+    public int size() {
+      return keys.length;
+    }
+
+    @Override
+    public String key(int i) {
+      return keys[i];
+    }
+
+    @Override
+    public String value(int i) {
+      return values[i];
+    }
   }
 
   private static String[] segments(String rawPath) {

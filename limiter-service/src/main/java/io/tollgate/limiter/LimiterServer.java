@@ -21,6 +21,7 @@ import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.decide.Counters;
+import io.tollgate.limiter.decide.DistinctValueCap;
 import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.grid.BucketedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
@@ -180,7 +181,9 @@ public final class LimiterServer {
 
     RateLimitService service = new RateLimitService(rules::get, decisions, metrics,
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
-            settings.responseHeaders));
+            settings.responseHeaders),
+        new DistinctValueCap(settings.maxDistinctValuesPerRule, clock,
+            rule -> metrics.distinctValuesCapped(rule.statKey())));
 
     rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
         RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.decide.DistinctValueCap;
 import io.tollgate.limiter.decide.RuleMatches;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.rule.DescriptorView;
@@ -60,8 +61,11 @@ public final class RateLimitService {
   private final LimiterMetrics metrics;
   private final ServiceOptions options;
   private final DecisionTracing tracing = DecisionTracing.fromGlobal();
+  private final DistinctValueCap distinctValues;
 
   /**
+   * A service without a cap on distinct values per rule.
+   *
    * @param rules the current rules; read once per request
    * @param store where limit state lives
    * @param metrics the meters to record in
@@ -69,6 +73,19 @@ public final class RateLimitService {
    */
   public RateLimitService(Supplier<RuleSet> rules, LimitStore store, LimiterMetrics metrics,
       ServiceOptions options) {
+    this(rules, store, metrics, options, DistinctValueCap.OFF);
+  }
+
+  /**
+   * @param rules the current rules; read once per request
+   * @param store where limit state lives
+   * @param metrics the meters to record in
+   * @param options decision settings
+   * @param distinctValues the cap on the counters one rule may create on this member
+   */
+  public RateLimitService(Supplier<RuleSet> rules, LimitStore store, LimiterMetrics metrics,
+      ServiceOptions options, DistinctValueCap distinctValues) {
+    this.distinctValues = Objects.requireNonNull(distinctValues, "distinctValues");
     this.rules = Objects.requireNonNull(rules, "rules");
     this.store = Objects.requireNonNull(store, "store");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -141,12 +158,18 @@ public final class RateLimitService {
       for (int i = 0; i < descriptorCount; i++) {
         RateLimitDescriptor d = request.getDescriptors(i);
         long permits = d.hasHitsAddend() ? d.getHitsAddend().getValue() : requestAddend;
+        // A limit the request asks for itself is not a rule of the config: no cap.
+        boolean capped = !(d.hasLimit() && ruleSet.hasDomain(domain));
         firstCall[i] = -1;
         List<RateLimitRule> rules = matches.limits(i);
         for (int j = 0; j < rules.size(); j++) {
           RateLimitRule rule = rules.get(j);
           if (!rule.unlimited()) {
-            int c = call(store, matches.key(i, rule), rule.algorithm(), permits,
+            String key = matches.key(i, rule);
+            if (capped) {
+              key = distinctValues.admit(domain, rule, key);
+            }
+            int c = call(store, key, rule.algorithm(), permits,
                 metrics.ruleStats(matches.statKey(i, rule)), rule.shadowMode());
             if (firstCall[i] < 0) {
               firstCall[i] = c;

@@ -20,6 +20,8 @@ import io.tollgate.limiter.config.ConfigException;
 import io.tollgate.limiter.config.ConfigLoader;
 import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
+import io.tollgate.limiter.decide.Counters;
+import io.tollgate.limiter.decide.DistinctValueCap;
 import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.grid.BucketedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
@@ -35,7 +37,7 @@ import io.tollgate.limiter.rlqs.RlqsService;
 import io.tollgate.limiter.grid.ShareGrid;
 import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.service.Catalog;
-import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanCheck;
 import io.tollgate.limiter.service.PlanAdmin;
 import io.tollgate.limiter.service.RateLimitService;
 import io.tollgate.limiter.service.ServiceOptions;
@@ -169,7 +171,7 @@ public final class LimiterServer {
     Catalog plans = new Catalog(catalogStore, planConfig::get);
     catalog.set(plans);
     plans.start();
-    CheckService checks = new CheckService(plans, decisions, catalogStore.quotas(), clock,
+    PlanCheck checks = new PlanCheck(plans, decisions, catalogStore.quotas(), clock,
         metrics);
     PlanAdmin admin = new PlanAdmin(plans, clock);
     adminExecutor = Executors.newFixedThreadPool(4, r -> {
@@ -180,7 +182,9 @@ public final class LimiterServer {
 
     RateLimitService service = new RateLimitService(rules::get, decisions, metrics,
         new ServiceOptions(settings.nearLimitRatio, settings.shadowMode,
-            settings.responseHeaders));
+            settings.responseHeaders),
+        new DistinctValueCap(settings.maxDistinctValuesPerRule, clock,
+            rule -> metrics.distinctValuesCapped(rule.statKey())));
 
     rlqs = new RlqsService(rules::get, store, new ShareGrid(member), metrics,
         RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
@@ -247,7 +251,8 @@ public final class LimiterServer {
 
     http = new HttpEndpoints(new InetSocketAddress(settings.bind, settings.httpPort),
         settings.httpLimits(), tls == null ? null : tls::http, service, metrics, () -> serving);
-    adminEndpoints = new AdminEndpoints(admin, checks, auth, rules::get);
+    adminEndpoints = new AdminEndpoints(admin, checks, auth, rules::get,
+        new Counters(rules::get, decisions));
     adminEndpoints.register(http);
     try {
       http.start();

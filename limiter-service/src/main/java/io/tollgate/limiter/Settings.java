@@ -87,6 +87,14 @@ public final class Settings {
           + "(RL_OVER_LIMIT_CACHE_SIZE, default ${DEFAULT-VALUE}).")
   long overLimitCacheSize;
 
+  @Option(names = "--max-distinct-values-per-rule", paramLabel = "COUNTERS",
+      defaultValue = "${env:RL_MAX_DISTINCT_VALUES_PER_RULE:-100000}",
+      description = "Distinct counters one rule may have in use on this member (a rule keyed by "
+          + "a free value, such as remote_address, has one per value); past it, new values "
+          + "share the rule's one overflow counter; 0 means no cap "
+          + "(RL_MAX_DISTINCT_VALUES_PER_RULE, default ${DEFAULT-VALUE}).")
+  long maxDistinctValuesPerRule;
+
   @Option(names = "--shadow-mode", paramLabel = "true|false",
       defaultValue = "${env:RL_SHADOW_MODE:-false}", arity = "0..1", fallbackValue = "true",
       description = "Count as usual but always answer OK (RL_SHADOW_MODE, default "
@@ -365,6 +373,10 @@ public final class Settings {
     }
     if (rlqsMinTtlMillis < 1 || rlqsMinTtlMillis > 86_400_000) {
       return "--rlqs-min-ttl-ms: " + rlqsMinTtlMillis + " is not from 1 to 86400000";
+    }
+    if (maxDistinctValuesPerRule < 0 || maxDistinctValuesPerRule > 100_000_000) {
+      return "--max-distinct-values-per-rule: " + maxDistinctValuesPerRule
+          + " is not from 0 to 100000000";
     }
     if (overLimitCacheSize < 0 || overLimitCacheSize > 100_000_000) {
       return "--over-limit-cache-size: " + overLimitCacheSize + " is not from 0 to 100000000";

@@ -57,22 +57,23 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
 
   @Override
   public void createPlan(UsagePlan r, StreamObserver<UsagePlan> o) {
-    run(o, () -> admin.createPlan(r));
+    run(o, () -> PlanMessages.toProto(admin.createPlan(PlanMessages.toPlan(r))));
   }
 
   @Override
   public void getPlan(GetPlanRequest r, StreamObserver<UsagePlan> o) {
-    run(o, () -> admin.getPlan(r.getId()));
+    run(o, () -> PlanMessages.toProto(admin.getPlan(r.getId())));
   }
 
   @Override
   public void listPlans(ListPlansRequest r, StreamObserver<ListPlansResponse> o) {
-    run(o, () -> ListPlansResponse.newBuilder().addAllPlans(admin.listPlans()).build());
+    run(o, () -> ListPlansResponse.newBuilder()
+        .addAllPlans(PlanMessages.plansToProto(admin.listPlans())).build());
   }
 
   @Override
   public void updatePlan(UsagePlan r, StreamObserver<UsagePlan> o) {
-    run(o, () -> admin.updatePlan(r));
+    run(o, () -> PlanMessages.toProto(admin.updatePlan(PlanMessages.toPlan(r))));
   }
 
   @Override
@@ -85,22 +86,24 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
 
   @Override
   public void createKey(CreateKeyRequest r, StreamObserver<CreateKeyResponse> o) {
-    run(o, () -> admin.createKey(r));
+    run(o, () -> PlanMessages.createKey(admin, r));
   }
 
   @Override
   public void getKey(GetKeyRequest r, StreamObserver<ApiKey> o) {
-    run(o, () -> admin.getKey(r.getId()));
+    run(o, () -> PlanMessages.toProto(admin.getKey(r.getId())));
   }
 
   @Override
   public void listKeys(ListKeysRequest r, StreamObserver<ListKeysResponse> o) {
-    run(o, () -> ListKeysResponse.newBuilder().addAllKeys(admin.listKeys(r.getPlanId())).build());
+    run(o, () -> ListKeysResponse.newBuilder()
+        .addAllKeys(PlanMessages.keysToProto(admin.listKeys(r.getPlanId()))).build());
   }
 
   @Override
   public void updateKey(UpdateKeyRequest r, StreamObserver<ApiKey> o) {
-    run(o, () -> admin.updateKey(r));
+    run(o, () -> PlanMessages.toProto(admin.updateKey(r.getId(),
+        r.hasName() ? r.getName() : null, r.hasEnabled() ? r.getEnabled() : null)));
   }
 
   @Override
@@ -113,21 +116,23 @@ public final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBas
 
   @Override
   public void addKeyToPlan(KeyPlanRequest r, StreamObserver<ApiKey> o) {
-    run(o, () -> admin.addKeyToPlan(r));
+    run(o, () -> PlanMessages.toProto(admin.addKeyToPlan(r.getPlanId(), r.getKeyId())));
   }
 
   @Override
   public void removeKeyFromPlan(KeyPlanRequest r, StreamObserver<ApiKey> o) {
-    run(o, () -> admin.removeKeyFromPlan(r));
+    run(o, () -> PlanMessages.toProto(
+        admin.removeKeyFromPlan(r.getPlanId(), r.getKeyId())));
   }
 
   @Override
   public void getUsage(GetUsageRequest r, StreamObserver<GetUsageResponse> o) {
-    run(o, () -> admin.getUsage(r));
+    run(o, () -> PlanMessages.toProto(
+        admin.getUsage(r.getPlanId(), r.getKeyId(), r.getFrom(), r.getTo())));
   }
 
   @Override
   public void updateUsage(UpdateUsageRequest r, StreamObserver<QuotaStatus> o) {
-    run(o, () -> admin.updateUsage(r));
+    run(o, () -> PlanMessages.updateUsage(admin, r));
   }
 }

@@ -4,14 +4,14 @@ import io.grpc.stub.StreamObserver;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckServiceGrpc;
-import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanCheck;
 
 /** {@code tollgate.v1.CheckService}: completes from the grid's callback, never blocking. */
 public final class CheckServiceImpl extends CheckServiceGrpc.CheckServiceImplBase {
 
-  private final CheckService service;
+  private final PlanCheck service;
 
-  public CheckServiceImpl(CheckService service) {
+  public CheckServiceImpl(PlanCheck service) {
     this.service = service;
   }
 

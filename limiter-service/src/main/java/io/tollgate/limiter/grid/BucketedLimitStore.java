@@ -236,6 +236,24 @@ public final class BucketedLimitStore implements LimitStore, AutoCloseable {
     return call.answer.thenApply(ignored -> call.refunded);
   }
 
+  /**
+   * Forgets the key's state: writes it as expired, which reads as absent and is dropped by the
+   * next sweep. Sent straight to the bucket's owner, not through the lane: the state is replaced
+   * on the owner and the same write runs on the backup (it reads no clock, so both end the same).
+   * Calls queued in the lane meanwhile apply before or after it, each atomically.
+   *
+   * @return always {@code true}: the write does not tell whether the key had state
+   */
+  @Override
+  public CompletionStage<Boolean> reset(String key) {
+    BucketBackupProcessor forget = new BucketBackupProcessor(new String[] {key},
+        new io.tollgate.limiter.algorithm.LimitState[] {new io.tollgate.limiter.algorithm
+            .LimitState()}, new long[] {Long.MIN_VALUE});
+    return GridThreads.completeOn(GridThreads.start(
+        () -> buckets.submitToKey(keys[bucketOf(key)], forget)), GridThreads.CALLBACKS)
+        .thenApply(ignored -> Boolean.TRUE);
+  }
+
   /** Drops expired states from the buckets this member owns (and their backups) now. */
   void sweepOwned() {
     try {

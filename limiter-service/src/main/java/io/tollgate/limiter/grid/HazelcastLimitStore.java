@@ -61,6 +61,18 @@ public final class HazelcastLimitStore implements LimitStore {
   }
 
   /**
+   * Removes the key's entry, on its owner and backup. In a map kept in the database (the quota
+   * counters) the removal is written behind like any change: the key's rows (its counter and its
+   * daily usage) are deleted, and until then the pending deletion hides them, so a later call
+   * does not load the old count back. To zero a quota's period and keep its usage history, use
+   * {@link #resetQuota} instead.
+   */
+  @Override
+  public CompletionStage<Boolean> reset(String key) {
+    return call(() -> counters.removeAsync(key)).thenApply(previous -> previous != null);
+  }
+
+  /**
    * Grants quota: sets what remains of {@code quota}'s current period for {@code key} to
    * {@code remaining}, which may exceed the limit. The usage days are kept.
    *

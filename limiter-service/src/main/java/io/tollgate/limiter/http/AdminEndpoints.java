@@ -4,38 +4,37 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
-import io.tollgate.api.v1.CheckRequest;
-import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CreateKeyRequest;
-import io.tollgate.api.v1.GetUsageRequest;
-import io.tollgate.api.v1.KeyPlanRequest;
 import io.tollgate.api.v1.ListKeysResponse;
 import io.tollgate.api.v1.ListPlansResponse;
 import io.tollgate.api.v1.UpdateKeyRequest;
 import io.tollgate.api.v1.UpdateUsageRequest;
 import io.tollgate.api.v1.UsagePlan;
 import io.tollgate.limiter.api.AdminAuth;
+import io.tollgate.limiter.api.PlanMessages;
 import io.tollgate.limiter.api.StatusMapping;
+import io.tollgate.limiter.decide.Counters;
+import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.RuleDump;
 import io.tollgate.limiter.rule.RuleSet;
-import io.tollgate.limiter.service.CheckService;
+import io.tollgate.limiter.service.PlanCheck;
+import io.tollgate.limiter.service.RequestValidator;
 import io.tollgate.limiter.service.PlanAdmin;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
- * The usage-plan endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages.
+ * The admin endpoints on the HTTP port, as proto3 JSON of the {@code tollgate.v1} messages, and
+ * the plan check's {@code /v1/check} ({@link PlanCheckEndpoint}).
  *
  * <pre>
- *   POST   /v1/check                          CheckRequest → CheckResponse: 200 allowed, 429
- *                                             throttled or quota exceeded, 403 forbidden
  *   GET    /admin/plans                       → {"plans": [...]}
  *   POST   /admin/plans                       UsagePlan → 201 UsagePlan
  *   GET    /admin/plans/{id}                  → UsagePlan
@@ -52,6 +51,9 @@ import java.util.function.Supplier;
  *   DELETE /admin/keys/{id}                   → {}
  *   GET    /admin/config                      → the loaded rules as text, one limit a line
  *                                             ({@link RuleDump})
+ *   GET    /admin/counters?domain=&amp;descriptor=k=v,k2=v2   → the matched rules' counters
+ *   DELETE /admin/counters?domain=&amp;descriptor=...         → resets them; the counters after
+ *   POST   /admin/counters/reset?domain=&amp;descriptor=...   (the same, for clients without DELETE)
  * </pre>
  *
  * <p>Every /admin request needs {@code Authorization: Bearer <token>} (401 otherwise). Errors are
@@ -59,36 +61,39 @@ import java.util.function.Supplier;
  */
 public final class AdminEndpoints {
 
-  private static final long CHECK_TIMEOUT_MILLIS = 10_000;
-  private static final int MAX_CHECKS_IN_FLIGHT = 1_000;
   private static final int MAX_ADMIN_QUEUED = 256;
+  /** How long a counters read or reset waits for the grid (on an admin thread). */
+  private static final long COUNTERS_TIMEOUT_SECONDS = 10;
+  private static final java.util.logging.Logger LOG =
+      java.util.logging.Logger.getLogger(AdminEndpoints.class.getName());
 
   private final PlanAdmin admin;
-  private final CheckService checks;
+  private final PlanCheckEndpoint checks;
   private final AdminAuth auth;
   private final Supplier<RuleSet> rules;
+  private final Counters counters;
   /**
    * Admin calls wait on the database: up to 16 threads, created on demand, and at most
    * {@link #MAX_ADMIN_QUEUED} calls waiting for one; past that, 503.
    */
   private final ExecutorService executor = adminPool();
-  private final Semaphore checkPermits = new Semaphore(MAX_CHECKS_IN_FLIGHT);
   private final JsonFormat.Parser parser = JsonFormat.parser();
   private final JsonFormat.Printer printer =
       JsonFormat.printer().omittingInsignificantWhitespace().includingDefaultValueFields();
 
-  public AdminEndpoints(PlanAdmin admin, CheckService checks, AdminAuth auth,
-      Supplier<RuleSet> rules) {
+  public AdminEndpoints(PlanAdmin admin, PlanCheck checks, AdminAuth auth,
+      Supplier<RuleSet> rules, Counters counters) {
+    this.counters = counters;
     this.admin = admin;
-    this.checks = checks;
+    this.checks = new PlanCheckEndpoint(checks);
     this.auth = auth;
     this.rules = rules;
   }
 
-  /** Adds /admin and /v1/check to the endpoints. */
+  /** Adds /admin and the plan check's /v1/check ({@link PlanCheckEndpoint}) to the endpoints. */
   public void register(HttpEndpoints http) {
     http.addContext("/admin/", this::dispatchAdmin);
-    http.addContext("/v1/check", this::check);
+    http.addContext("/v1/check", checks);
   }
 
   /** Stops the admin pool. */
@@ -122,48 +127,6 @@ public final class AdminEndpoints {
     }
   }
 
-  // ---- /v1/check
-
-  private void check(Exchange exchange) {
-    if (!"POST".equals(exchange.method())) {
-      exchange.responseHeaders().set("Allow", "POST");
-      error(exchange, 405, "method " + exchange.method() + " not allowed");
-      return;
-    }
-    if (!checkPermits.tryAcquire()) {
-      error(exchange, 503, "too many checks in progress");
-      return;
-    }
-    CheckRequest request = parse(exchange, CheckRequest.newBuilder());
-    if (request == null) {
-      checkPermits.release();
-      return;
-    }
-    // The answer is built on the connection's event loop, not on the grid's callback thread.
-    checks.check(request).orTimeout(CHECK_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-        .whenCompleteAsync((response, failure) -> {
-          checkPermits.release();
-          if (failure != null) {
-            Throwable cause = StatusMapping.unwrap(failure);
-            int status = cause instanceof java.util.concurrent.TimeoutException
-                ? 503 : StatusMapping.httpStatus(cause);
-            error(exchange, status, StatusMapping.message(cause));
-            return;
-          }
-          int status = switch (response.getReason()) {
-            case ALLOWED -> 200;
-            case FORBIDDEN -> 403;
-            default -> 429;
-          };
-          if (!response.getAllowed() && response.hasRetryAfter()) {
-            long s = response.getRetryAfter().getSeconds()
-                + (response.getRetryAfter().getNanos() > 0 ? 1 : 0);
-            exchange.responseHeaders().set("Retry-After", Long.toString(Math.max(1, s)));
-          }
-          json(exchange, status, response);
-        }, exchange.eventLoop());
-  }
-
   // ---- /admin
 
   private void admin(Exchange exchange) {
@@ -192,15 +155,29 @@ public final class AdminEndpoints {
       }
       return;
     }
+    if (p.length >= 2 && p[1].equals("counters")) {
+      boolean reset = p.length == 3 && p[2].equals("reset");
+      if (p.length == 2 || reset) {
+        String allowed = reset ? "POST" : "GET, DELETE";
+        if (reset ? !method.equals("POST") : !method.equals("GET") && !method.equals("DELETE")) {
+          notAllowed(exchange, allowed);
+          return;
+        }
+        counters(exchange, reset || method.equals("DELETE"));
+        return;
+      }
+    }
     if (p.length >= 2 && p[1].equals("plans")) {
       if (p.length == 2) {
         switch (method) {
           case "GET" -> json(exchange, 200,
-              ListPlansResponse.newBuilder().addAllPlans(admin.listPlans()).build());
+              ListPlansResponse.newBuilder()
+                  .addAllPlans(PlanMessages.plansToProto(admin.listPlans())).build());
           case "POST" -> {
             UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
             if (plan != null) {
-              json(exchange, 201, admin.createPlan(plan));
+              json(exchange, 201,
+                  PlanMessages.toProto(admin.createPlan(PlanMessages.toPlan(plan))));
             }
           }
           default -> notAllowed(exchange, "GET, POST");
@@ -210,7 +187,7 @@ public final class AdminEndpoints {
       String id = p[2];
       if (p.length == 3) {
         switch (method) {
-          case "GET" -> json(exchange, 200, admin.getPlan(id));
+          case "GET" -> json(exchange, 200, PlanMessages.toProto(admin.getPlan(id)));
           case "PUT" -> {
             UsagePlan plan = parse(exchange, UsagePlan.newBuilder());
             if (plan != null) {
@@ -219,7 +196,8 @@ public final class AdminEndpoints {
                     + id + "'");
                 return;
               }
-              json(exchange, 200, admin.updatePlan(plan.toBuilder().setId(id).build()));
+              json(exchange, 200, PlanMessages.toProto(admin.updatePlan(
+                  PlanMessages.toPlan(plan.toBuilder().setId(id).build()))));
             }
           }
           case "DELETE" -> {
@@ -231,10 +209,10 @@ public final class AdminEndpoints {
         return;
       }
       if (p.length == 5 && p[3].equals("keys")) {
-        KeyPlanRequest r = KeyPlanRequest.newBuilder().setPlanId(id).setKeyId(p[4]).build();
         switch (method) {
-          case "PUT" -> json(exchange, 200, admin.addKeyToPlan(r));
-          case "DELETE" -> json(exchange, 200, admin.removeKeyFromPlan(r));
+          case "PUT" -> json(exchange, 200, PlanMessages.toProto(admin.addKeyToPlan(id, p[4])));
+          case "DELETE" -> json(exchange, 200,
+              PlanMessages.toProto(admin.removeKeyFromPlan(id, p[4])));
           default -> notAllowed(exchange, "PUT, DELETE");
         }
         return;
@@ -245,9 +223,8 @@ public final class AdminEndpoints {
           return;
         }
         Map<String, String> q = query(exchange.rawQuery());
-        json(exchange, 200, admin.getUsage(GetUsageRequest.newBuilder().setPlanId(id)
-            .setKeyId(q.getOrDefault("key", "")).setFrom(q.getOrDefault("from", ""))
-            .setTo(q.getOrDefault("to", "")).build()));
+        json(exchange, 200, PlanMessages.toProto(admin.getUsage(id, q.getOrDefault("key", ""),
+            q.getOrDefault("from", ""), q.getOrDefault("to", ""))));
         return;
       }
       if (p.length == 5 && p[3].equals("usage")) {
@@ -257,8 +234,8 @@ public final class AdminEndpoints {
         }
         UpdateUsageRequest r = parse(exchange, UpdateUsageRequest.newBuilder());
         if (r != null) {
-          json(exchange, 200, admin.updateUsage(r.toBuilder().setPlanId(id).setKeyId(p[4])
-              .build()));
+          json(exchange, 200, PlanMessages.updateUsage(admin,
+              r.toBuilder().setPlanId(id).setKeyId(p[4]).build()));
         }
         return;
       }
@@ -268,12 +245,13 @@ public final class AdminEndpoints {
           case "GET" -> {
             String plan = query(exchange.rawQuery()).getOrDefault("plan", "");
             json(exchange, 200,
-                ListKeysResponse.newBuilder().addAllKeys(admin.listKeys(plan)).build());
+                ListKeysResponse.newBuilder()
+                    .addAllKeys(PlanMessages.keysToProto(admin.listKeys(plan))).build());
           }
           case "POST" -> {
             CreateKeyRequest r = parse(exchange, CreateKeyRequest.newBuilder());
             if (r != null) {
-              json(exchange, 201, admin.createKey(r));
+              json(exchange, 201, PlanMessages.createKey(admin, r));
             }
           }
           default -> notAllowed(exchange, "GET, POST");
@@ -283,11 +261,12 @@ public final class AdminEndpoints {
       if (p.length == 3) {
         String id = p[2];
         switch (method) {
-          case "GET" -> json(exchange, 200, admin.getKey(id));
+          case "GET" -> json(exchange, 200, PlanMessages.toProto(admin.getKey(id)));
           case "PATCH" -> {
             UpdateKeyRequest r = parse(exchange, UpdateKeyRequest.newBuilder());
             if (r != null) {
-              json(exchange, 200, admin.updateKey(r.toBuilder().setId(id).build()));
+              json(exchange, 200, PlanMessages.toProto(admin.updateKey(id,
+                  r.hasName() ? r.getName() : null, r.hasEnabled() ? r.getEnabled() : null)));
             }
           }
           case "DELETE" -> {
@@ -300,6 +279,121 @@ public final class AdminEndpoints {
       }
     }
     error(exchange, 404, "no such admin resource: " + exchange.path());
+  }
+
+  // ---- /admin/counters
+
+  /** Reads (or resets, then reads) the counters one descriptor matches; see {@link Counters}. */
+  private void counters(Exchange exchange, boolean reset) {
+    Map<String, String> q = query(exchange.rawQuery());
+    String domain = q.get("domain");
+    if (domain == null || domain.isEmpty()) {
+      error(exchange, 400, "domain: required");
+      return;
+    }
+    if (RequestValidator.tooLong(domain) || !RequestValidator.wellFormed(domain)) {
+      error(exchange, 400, "domain: longer than " + RequestValidator.MAX_STRING_BYTES
+          + " bytes or not valid UTF-8");
+      return;
+    }
+    Entries descriptor;
+    try {
+      descriptor = Entries.parse(q.get("descriptor"));
+    } catch (IllegalArgumentException e) {
+      error(exchange, 400, e.getMessage());
+      return;
+    }
+    List<Counters.Counter> found;
+    try {
+      found = (reset ? counters.reset(domain, descriptor) : counters.read(domain, descriptor))
+          .get(COUNTERS_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      error(exchange, 503, "interrupted");
+      return;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      Throwable cause = e.getCause() == null ? e : e.getCause();
+      error(exchange, 503, "the counters did not answer: " + StatusMapping.message(cause));
+      return;
+    }
+    if (found.isEmpty()) {
+      error(exchange, 404, "no rule with a limit matches descriptor '" + q.get("descriptor")
+          + "' in domain '" + domain + "'");
+      return;
+    }
+    if (reset) {
+      LOG.info("admin: reset " + found.size() + " counter(s) of a descriptor in domain "
+          + domain);
+    }
+    StringBuilder sb = new StringBuilder("{\"domain\":");
+    quote(sb, domain).append(",\"descriptor\":[");
+    for (int i = 0; i < descriptor.size(); i++) {
+      sb.append(i == 0 ? "{\"key\":" : ",{\"key\":");
+      quote(sb, descriptor.key(i)).append(",\"value\":");
+      quote(sb, descriptor.value(i)).append('}');
+    }
+    sb.append("],\"reset\":").append(reset).append(",\"counters\":[");
+    for (int i = 0; i < found.size(); i++) {
+      Counters.Counter c = found.get(i);
+      sb.append(i == 0 ? "{\"rule\":" : ",{\"rule\":");
+      quote(sb, c.rule()).append(",\"key\":");
+      quote(sb, c.key()).append(",\"algorithm\":\"").append(c.algorithm())
+          .append("\",\"limit\":").append(c.limit())
+          .append(",\"remaining\":").append(c.remaining())
+          .append(",\"reset_after_seconds\":")
+          .append(c.resetAfterNanos() <= 0 ? 0 : (c.resetAfterNanos() + 999_999_999L) / 1_000_000_000L)
+          .append(",\"shadow_mode\":").append(c.shadowMode()).append('}');
+    }
+    send(exchange, 200, sb.append("]}").toString());
+  }
+
+  /** A descriptor given as {@code key=value,key2=value2}. */
+  private record Entries(String[] keys, String[] values) implements DescriptorView {
+
+    static Entries parse(String text) {
+      if (text == null || text.isEmpty()) {
+        throw new IllegalArgumentException(
+            "descriptor: required, as key=value,key2=value2");
+      }
+      String[] parts = text.split(",", -1);
+      if (parts.length > RequestValidator.MAX_ENTRIES) {
+        throw new IllegalArgumentException("descriptor: has " + parts.length
+            + " entries; at most " + RequestValidator.MAX_ENTRIES + " are allowed");
+      }
+      String[] keys = new String[parts.length];
+      String[] values = new String[parts.length];
+      for (int i = 0; i < parts.length; i++) {
+        int eq = parts[i].indexOf('=');
+        keys[i] = eq < 0 ? parts[i] : parts[i].substring(0, eq);
+        values[i] = eq < 0 ? "" : parts[i].substring(eq + 1);
+        if (keys[i].isEmpty()) {
+          throw new IllegalArgumentException("descriptor: entry " + i
+              + " has an empty key (expected key=value,key2=value2)");
+        }
+        for (String s : new String[] {keys[i], values[i]}) {
+          if (RequestValidator.tooLong(s) || !RequestValidator.wellFormed(s)) {
+            throw new IllegalArgumentException("descriptor: entry " + i + " is longer than "
+                + RequestValidator.MAX_STRING_BYTES + " bytes or not valid UTF-8");
+          }
+        }
+      }
+      return new Entries(keys, values);
+    }
+
+    @Override
+    public int size() {
+      return keys.length;
+    }
+
+    @Override
+    public String key(int i) {
+      return keys[i];
+    }
+
+    @Override
+    public String value(int i) {
+      return values[i];
+    }
   }
 
   private static String[] segments(String rawPath) {
@@ -352,9 +446,15 @@ public final class AdminEndpoints {
     }
   }
 
-  private static void error(Exchange exchange, int status, String message) {
-    StringBuilder sb = new StringBuilder("{\"error\":\"");
-    for (char c : message.toCharArray()) {
+  static void error(Exchange exchange, int status, String message) {
+    StringBuilder sb = new StringBuilder("{\"error\":");
+    send(exchange, status, quote(sb, message).append('}').toString());
+  }
+
+  /** Appends {@code text} as a JSON string. */
+  private static StringBuilder quote(StringBuilder sb, String text) {
+    sb.append('"');
+    for (char c : text.toCharArray()) {
       switch (c) {
         case '"' -> sb.append("\\\"");
         case '\\' -> sb.append("\\\\");
@@ -368,7 +468,7 @@ public final class AdminEndpoints {
         }
       }
     }
-    send(exchange, status, sb.append("\"}").toString());
+    return sb.append('"');
   }
 
   private static void send(Exchange exchange, int status, String body) {

@@ -33,6 +33,9 @@ import java.util.function.Consumer;
  * whole seconds rounded up. A 429 carries {@code Retry-After}: the latest reset of all the limits
  * that denied (rounded up, at least 1), since retrying earlier is refused again. A request none
  * of whose descriptors matched a limit has none of them.
+ *
+ * <p>The usage-plan check, with API keys and plans, is {@code POST /v1/check}
+ * ({@link PlanCheckEndpoint}).
  */
 final class CheckEndpoint implements Consumer<Exchange> {
 

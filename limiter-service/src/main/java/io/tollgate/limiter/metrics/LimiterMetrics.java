@@ -26,6 +26,8 @@ import java.util.function.Supplier;
  *   <li>{@code ratelimit_config_loads_total{result}}: loads and reloads, {@code success} or
  *       {@code error};
  *   <li>{@code ratelimit_store_errors_total{operation}}: grid calls that failed;
+ *   <li>{@code ratelimit_rule_distinct_values_capped_total{rule}}: calls sent to a rule's
+ *       overflow counter past its cap of distinct values;
  *   <li>{@code ratelimit_cluster_*}, {@code ratelimit_counters_*}: grid health gauges registered
  *       by the server;
  *   <li>Micrometer's JVM and process meters ({@code jvm_*}, {@code process_*}, {@code system_*}).
@@ -45,6 +47,7 @@ public final class LimiterMetrics {
       new Timer[Transport.values().length][Outcome.values().length];
   private final ConcurrentHashMap<String, RuleStats> ruleStats = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, Timer> checkTimers = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Counter> cappedRules = new ConcurrentHashMap<>();
   private final Counter configLoadSuccess;
   private final Counter configLoadError;
   private final Counter acquireErrors;
@@ -109,6 +112,23 @@ public final class LimiterMetrics {
   public RuleStats ruleStats(String rule) {
     RuleStats stats = ruleStats.get(rule);
     return stats != null ? stats : ruleStats.computeIfAbsent(rule, r -> new RuleStats(registry, r));
+  }
+
+  /**
+   * Counts a call sent to its rule's overflow counter because the rule had reached its cap of
+   * distinct values on this member ({@code ratelimit_rule_distinct_values_capped_total{rule}});
+   * the rule label is the rule's config path, never a request value.
+   */
+  public void distinctValuesCapped(String rule) {
+    Counter c = cappedRules.get(rule);
+    if (c == null) {
+      c = cappedRules.computeIfAbsent(rule, r -> Counter.builder(
+          "ratelimit.rule.distinct_values_capped").tag("rule", r)
+          .description("Calls sent to a rule's overflow counter: the rule had reached its cap "
+              + "of distinct values on this member (--max-distinct-values-per-rule)")
+          .register(registry));
+    }
+    c.increment();
   }
 
   /** Records a configuration load. */

@@ -23,7 +23,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.decide.RuleMatches;
+import io.tollgate.limiter.decide.UsageReport;
 import io.tollgate.limiter.algorithm.GrantBucket;
 import io.tollgate.limiter.algorithm.ShareTable;
 import io.tollgate.limiter.grid.ShareGrid;
@@ -32,7 +33,6 @@ import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.RateLimitRule;
 import io.tollgate.limiter.rule.RlqsDomain;
 import io.tollgate.limiter.rule.RuleSet;
-import io.tollgate.limiter.service.LimitKeys;
 import io.tollgate.limiter.store.LimitStore;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -310,15 +310,15 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       RlqsDomain settings = ruleSet.rlqs(domain);
       List<BucketQuotaUsage> usages = reports.getBucketQuotaUsagesList();
       List<RateLimitDescriptor> descriptors = new ArrayList<>(usages.size());
-      List<Match> matches = new ArrayList<>(usages.size());
+      List<RuleMatches> matches = new ArrayList<>(usages.size());
       int fresh = 0;
       for (int i = 0; i < usages.size(); i++) {
         Map<String, String> bucket = usages.get(i).getBucketId().getBucketMap();
         RateLimitDescriptor descriptor = BucketMapping.descriptor(bucket, settings.keyOrder());
-        Match match = match(ruleSet, descriptor);
+        RuleMatches match = match(ruleSet, descriptor);
         descriptors.add(descriptor);
         matches.add(match);
-        if (!match.limits.isEmpty() && !buckets.containsKey(bucket)) {
+        if (!match.limits(0).isEmpty() && !buckets.containsKey(bucket)) {
           fresh++;
           if (buckets.size() + fresh > options.maxBucketsPerStream()) {
             streamsOverBucketCap.increment();
@@ -368,11 +368,11 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     }
 
     private CompletableFuture<BucketAction> decide(BucketQuotaUsage usage,
-        RateLimitDescriptor descriptor, Match match, RlqsDomain settings, long now) {
+        RateLimitDescriptor descriptor, RuleMatches match, RlqsDomain settings, long now) {
       BucketId bucketId = usage.getBucketId();
       Map<String, String> bucket = bucketId.getBucketMap();
       Tracked previous = buckets.get(bucket);
-      if (match.limits.isEmpty()) {
+      if (match.limits(0).isEmpty()) {
         // Unmatched buckets are not tracked: they hold no share, and a client could make up any
         // number of them.
         if (previous != null) {
@@ -382,11 +382,11 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
             : settings.unmatched().equals("deny_all");
         return CompletableFuture.completedFuture(blanket(bucketId, deny, ttlNanos(usage)));
       }
-      count(usage, descriptor, match);
+      count(usage, match);
       // Every enforced limit of the descriptor gets its own share; the assignment is one bucket
       // no larger and no faster than any of theirs, so it keeps within each limit.
       List<RateLimitRule> enforced = new ArrayList<>();
-      for (RateLimitRule r : match.limits) {
+      for (RateLimitRule r : match.limits(0)) {
         if (!r.unlimited() && !r.shadowMode()) {
           enforced.add(r);
         }
@@ -400,7 +400,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       }
       List<String> keys = new ArrayList<>(enforced.size());
       for (RateLimitRule r : enforced) {
-        keys.add(LimitKeys.key(domain, descriptor, r, match.keyValues));
+        keys.add(match.key(0, r));
       }
       releaseIfMoved(bucket, previous, keys);
       // The last assignment sent on this stream stays known while the keys stay the same.
@@ -521,7 +521,7 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       RlqsDomain settings = ruleSet.rlqs(domain);
       for (Map.Entry<Map<String, String>, Tracked> e : new ArrayList<>(buckets.entrySet())) {
         RateLimitDescriptor d = BucketMapping.descriptor(e.getKey(), settings.keyOrder());
-        if (match(ruleSet, d).limits.isEmpty()) {
+        if (match(ruleSet, d).limits(0).isEmpty()) {
           response.addBucketAction(abandon(BucketId.newBuilder().putAllBucket(e.getKey())
               .build(), e.getValue()));
         }
@@ -557,58 +557,15 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
     }
 
     /** Takes the reported usage from the limits' counters and records it in their metrics. */
-    private void count(BucketQuotaUsage usage, RateLimitDescriptor descriptor, Match match) {
-      long allowed = usage.getNumRequestsAllowed();
-      long denied = usage.getNumRequestsDenied();
-      for (RateLimitRule rule : match.limits) {
-        if (rule.unlimited()) {
-          continue;
-        }
-        String statKey = rule.detailedMetric() ? detailedStatKey(descriptor)
-            : match.statKey != null ? match.statKey : rule.statKey();
-        if (denied > 0) {
-          metrics.ruleStats(statKey).record(denied, false, false, 0, 0);
-        }
-        if (allowed == 0) {
-          continue;
-        }
-        String key = LimitKeys.key(domain, descriptor, rule, match.keyValues);
-        try {
-          store.acquire(key, rule.algorithm(), allowed).thenCompose(d -> {
-            if (d.allowed() || d.remaining() <= 0) {
-              return CompletableFuture.completedFuture(d);
-            }
-            // The proxies admitted more than the counter holds: take what is left.
-            return store.acquire(key, rule.algorithm(), d.remaining());
-          }).whenComplete((Decision d, Throwable error) -> {
-            if (error != null) {
-              metrics.storeError(false);
-              return;
-            }
-            metrics.ruleStats(statKey).record(allowed, true, false, d.used(),
-                (long) Math.floor(d.limit() * options.nearLimitRatio()));
-          });
-        } catch (RuntimeException e) {
-          metrics.storeError(false);
-        }
-      }
+    private void count(BucketQuotaUsage usage, RuleMatches match) {
+      UsageReport.report(match, store, metrics, options.nearLimitRatio(),
+          usage.getNumRequestsAllowed(), usage.getNumRequestsDenied());
     }
 
-    private String detailedStatKey(RateLimitDescriptor descriptor) {
-      StringBuilder sb = new StringBuilder(domain);
-      for (RateLimitDescriptor.Entry e : descriptor.getEntriesList()) {
-        sb.append('.').append(e.getKey()).append('_').append(e.getValue());
-      }
-      return sb.toString();
-    }
-
-    private Match match(RuleSet ruleSet, RateLimitDescriptor d) {
-      DescriptorView view = new View(d);
-      if (ruleSet.usesPathFeatures(domain)) {
-        RuleSet.PathMatch m = ruleSet.matchPath(domain, view);
-        return new Match(m.limits(), m.keyValues(), m.statKey());
-      }
-      return new Match(ruleSet.match(domain, view), null, null);
+    private RuleMatches match(RuleSet ruleSet, RateLimitDescriptor d) {
+      RuleMatches m = new RuleMatches(domain, 1);
+      m.match(0, ruleSet, new View(d));
+      return m;
     }
 
     private synchronized void send(RateLimitQuotaResponse.Builder response) {
@@ -673,8 +630,6 @@ public final class RlqsService extends RateLimitQuotaServiceGrpc.RateLimitQuotaS
       finish();
     }
   }
-
-  private record Match(List<RateLimitRule> limits, String[] keyValues, String statKey) {}
 
   /** Three reporting intervals, at least the least TTL (so the least TTL for a report of 0 s). */
   private long ttlNanos(BucketQuotaUsage usage) {

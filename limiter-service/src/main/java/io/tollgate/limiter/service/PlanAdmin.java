@@ -1,35 +1,22 @@
 package io.tollgate.limiter.service;
 
-import com.google.protobuf.Timestamp;
-import io.tollgate.api.v1.CreateKeyRequest;
-import io.tollgate.api.v1.CreateKeyResponse;
-import io.tollgate.api.v1.DailyUsage;
-import io.tollgate.api.v1.GetUsageRequest;
-import io.tollgate.api.v1.GetUsageResponse;
-import io.tollgate.api.v1.KeyPlanRequest;
-import io.tollgate.api.v1.KeyUsage;
-import io.tollgate.api.v1.QuotaStatus;
-import io.tollgate.api.v1.UpdateKeyRequest;
-import io.tollgate.api.v1.UpdateUsageRequest;
 import io.tollgate.limiter.algorithm.CalendarQuota;
 import io.tollgate.limiter.algorithm.QuotaSnapshot;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.decide.LimitKeys;
 import io.tollgate.limiter.plan.ApiKey;
 import io.tollgate.limiter.plan.ApiKeys;
 import io.tollgate.limiter.plan.ApiStage;
 import io.tollgate.limiter.plan.InvalidPlanException;
 import io.tollgate.limiter.plan.PlanRules;
 import io.tollgate.limiter.plan.Quota;
-import io.tollgate.limiter.plan.Throttle;
 import io.tollgate.limiter.plan.UsagePlan;
 import io.tollgate.limiter.store.CatalogStore;
 import java.time.Instant;
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,7 +24,9 @@ import java.util.SortedMap;
 import java.util.TreeSet;
 
 /**
- * The admin operations on plans, keys and usage, shared by the gRPC and HTTP transports.
+ * The admin operations on plans, keys and usage, shared by the gRPC and HTTP transports. It
+ * speaks in the plan model's types; the transports map their messages to and from them
+ * ({@code api.PlanMessages}).
  *
  * <p>Every change is validated completely before anything is written, runs under the
  * cluster-wide admin lock (so two admins cannot, say, put one key into two plans covering the
@@ -64,8 +53,9 @@ public final class PlanAdmin {
 
   // ---- plans
 
-  public io.tollgate.api.v1.UsagePlan createPlan(io.tollgate.api.v1.UsagePlan request) {
-    UsagePlan plan = toPlan(request);
+  /** Creates a plan (not declared); fields already parsed, checked here against the rest. */
+  public UsagePlan createPlan(UsagePlan request) {
+    UsagePlan plan = checked(request);
     return store.withAdminLock(() -> {
       if (catalog.config().plans().containsKey(plan.id())) {
         throw AdminException.conflict("plan '" + plan.id() + "' is declared in the config");
@@ -75,22 +65,22 @@ public final class PlanAdmin {
       }
       store.broadcastPlansChanged();
       LOG.info("admin: created plan " + plan.id());
-      return toProto(plan);
+      return plan;
     });
   }
 
-  public io.tollgate.api.v1.UsagePlan getPlan(String id) {
-    return toProto(existingPlan(id));
+  public UsagePlan getPlan(String id) {
+    return existingPlan(id);
   }
 
-  public List<io.tollgate.api.v1.UsagePlan> listPlans() {
+  /** Every plan, declared and stored, by id. */
+  public List<UsagePlan> listPlans() {
     return catalog.plans().values().stream()
-        .sorted(java.util.Comparator.comparing(UsagePlan::id))
-        .map(PlanAdmin::toProto).toList();
+        .sorted(java.util.Comparator.comparing(UsagePlan::id)).toList();
   }
 
-  public io.tollgate.api.v1.UsagePlan updatePlan(io.tollgate.api.v1.UsagePlan request) {
-    UsagePlan plan = toPlan(request);
+  public UsagePlan updatePlan(UsagePlan request) {
+    UsagePlan plan = checked(request);
     return store.withAdminLock(() -> {
       UsagePlan old = existingPlan(plan.id());
       if (old.declared()) {
@@ -108,7 +98,7 @@ public final class PlanAdmin {
       store.putPlan(plan);
       store.broadcastPlansChanged();
       LOG.info("admin: updated plan " + plan.id());
-      return toProto(plan);
+      return plan;
     });
   }
 
@@ -140,30 +130,18 @@ public final class PlanAdmin {
     return p;
   }
 
-  private UsagePlan toPlan(io.tollgate.api.v1.UsagePlan p) {
+  /** The plan as stored through the API (never declared), checked against the config. */
+  private UsagePlan checked(UsagePlan p) {
     try {
-      PlanRules.checkId("id", p.getId());
-      Throttle throttle = p.hasThrottle() ? throttle(p.getThrottle()) : null;
-      Quota quota = null;
-      if (p.hasQuota()) {
-        io.tollgate.api.v1.Quota q = p.getQuota();
-        quota = new Quota(q.getLimit(), PlanRules.parsePeriod("quota.period", q.getPeriod()),
-            q.getOffset(), PlanRules.parseZone("quota.time_zone", q.getTimeZone()));
-      }
-      List<ApiStage> stages = new ArrayList<>();
-      for (io.tollgate.api.v1.ApiStage s : p.getApiStagesList()) {
-        Map<String, Throttle> methods = new LinkedHashMap<>();
-        s.getMethodsMap().forEach((k, v) -> methods.put(k, throttle(v)));
-        stages.add(new ApiStage(s.getApi(), s.getStage(), methods));
-      }
-      if (p.getName().length() > 128) {
+      PlanRules.checkId("id", p.id());
+      if (p.name() != null && p.name().length() > 128) {
         throw AdminException.invalid("name: longer than 128 characters");
       }
-      if (p.getDescription().length() > 1024) {
+      if (p.description() != null && p.description().length() > 1024) {
         throw AdminException.invalid("description: longer than 1024 characters");
       }
-      UsagePlan plan = new UsagePlan(p.getId(), p.getName(), p.getDescription(), throttle, quota,
-          stages, false);
+      UsagePlan plan = new UsagePlan(p.id(), p.name(), p.description(), p.throttle(), p.quota(),
+          p.apiStages(), false);
       PlanRules.checkPlan("", plan, catalog.config().accountThrottle());
       return plan;
     } catch (InvalidPlanException e) {
@@ -171,47 +149,28 @@ public final class PlanAdmin {
     }
   }
 
-  private static Throttle throttle(io.tollgate.api.v1.Throttle t) {
-    return new Throttle(t.getRate(), t.getBurst());
-  }
-
-  static io.tollgate.api.v1.UsagePlan toProto(UsagePlan p) {
-    io.tollgate.api.v1.UsagePlan.Builder b = io.tollgate.api.v1.UsagePlan.newBuilder()
-        .setId(p.id()).setName(nullToEmpty(p.name())).setDescription(nullToEmpty(p.description()))
-        .setDeclaredInConfig(p.declared());
-    if (p.throttle() != null) {
-      b.setThrottle(toProto(p.throttle()));
-    }
-    if (p.quota() != null) {
-      b.setQuota(io.tollgate.api.v1.Quota.newBuilder().setLimit(p.quota().limit())
-          .setPeriod(p.quota().period().name()).setOffset(p.quota().offset())
-          .setTimeZone(p.quota().zone().getId()));
-    }
-    for (ApiStage s : p.apiStages()) {
-      io.tollgate.api.v1.ApiStage.Builder sb = io.tollgate.api.v1.ApiStage.newBuilder()
-          .setApi(s.api()).setStage(s.stage());
-      s.methods().forEach((k, v) -> sb.putMethods(k, toProto(v)));
-      b.addApiStages(sb);
-    }
-    return b.build();
-  }
-
-  private static io.tollgate.api.v1.Throttle toProto(Throttle t) {
-    return io.tollgate.api.v1.Throttle.newBuilder().setRate(t.rate()).setBurst(t.burst()).build();
-  }
-
-  private static String nullToEmpty(String s) {
-    return s == null ? "" : s;
-  }
-
   // ---- keys
 
-  public CreateKeyResponse createKey(CreateKeyRequest r) {
-    String name = r.getName();
+  /**
+   * A key just created, with its value: the only time the value is known.
+   *
+   * @param key the key as stored
+   * @param value the key's value
+   */
+  public record CreatedKey(ApiKey key, String value) {}
+
+  /**
+   * Creates a key.
+   *
+   * @param value an imported value, or empty to generate one
+   * @param enabled {@code null} for enabled
+   */
+  public CreatedKey createKey(String name, String value, Collection<String> planIds,
+      Boolean enabled) {
+    boolean imported = !value.isEmpty();
     if (name.isBlank() || name.length() > 128) {
       throw AdminException.invalid("name: required, at most 128 characters");
     }
-    String value = r.getValue();
     if (value.isEmpty()) {
       value = ApiKeys.generate();
     } else if (value.length() < ApiKeys.MIN_IMPORTED_LENGTH || value.length() > ApiKeys.MAX_LENGTH
@@ -221,11 +180,11 @@ public final class PlanAdmin {
           + " printable ASCII characters without spaces");
     }
     String hash = ApiKeys.hash(value);
-    Set<String> plans = new TreeSet<>(r.getPlanIdsList());
+    Set<String> plans = new TreeSet<>(planIds);
     for (String p : plans) {
       requireId("plan_ids", p);
     }
-    ApiKey key = new ApiKey(ApiKeys.newId(), name, hash, !r.hasEnabled() || r.getEnabled(), plans,
+    ApiKey key = new ApiKey(ApiKeys.newId(), name, hash, enabled == null || enabled, plans,
         Instant.ofEpochMilli(clock.epochNanos() / 1_000_000), false);
     String shown = value;
     return store.withAdminLock(() -> {
@@ -235,35 +194,41 @@ public final class PlanAdmin {
       }
       store.broadcastKeyChanged(hash);
       LOG.info("admin: created key " + key.id() + " in plans " + key.planIds()
-          + (r.getValue().isEmpty() ? "" : " (imported)"));
-      return CreateKeyResponse.newBuilder().setKey(toProto(key)).setValue(shown).build();
+          + (imported ? " (imported)" : ""));
+      return new CreatedKey(key, shown);
     });
   }
 
-  public io.tollgate.api.v1.ApiKey getKey(String id) {
-    return toProto(existingKey(id));
+  public ApiKey getKey(String id) {
+    return existingKey(id);
   }
 
-  public List<io.tollgate.api.v1.ApiKey> listKeys(String planId) {
+  /** Every key, or those in {@code planId} when it is not empty. */
+  public List<ApiKey> listKeys(String planId) {
     if (!planId.isEmpty()) {
       existingPlan(planId);
     }
     return catalog.keys().stream()
-        .filter(k -> planId.isEmpty() || k.planIds().contains(planId))
-        .map(PlanAdmin::toProto).toList();
+        .filter(k -> planId.isEmpty() || k.planIds().contains(planId)).toList();
   }
 
-  public io.tollgate.api.v1.ApiKey updateKey(UpdateKeyRequest r) {
-    if (r.hasName() && (r.getName().isBlank() || r.getName().length() > 128)) {
+  /**
+   * Renames, enables or disables a key.
+   *
+   * @param name the new name, or {@code null} to keep it
+   * @param enabled the new state, or {@code null} to keep it
+   */
+  public ApiKey updateKey(String id, String name, Boolean enabled) {
+    if (name != null && (name.isBlank() || name.length() > 128)) {
       throw AdminException.invalid("name: must have 1 to 128 characters");
     }
-    return changeKey(r.getId(), k -> {
+    return changeKey(id, k -> {
       ApiKey out = k;
-      if (r.hasName()) {
-        out = out.withName(r.getName());
+      if (name != null) {
+        out = out.withName(name);
       }
-      if (r.hasEnabled()) {
-        out = out.withEnabled(r.getEnabled());
+      if (enabled != null) {
+        out = out.withEnabled(enabled);
       }
       return out;
     });
@@ -279,33 +244,33 @@ public final class PlanAdmin {
     });
   }
 
-  public io.tollgate.api.v1.ApiKey addKeyToPlan(KeyPlanRequest r) {
-    requireId("plan_id", r.getPlanId());
-    return changeKey(r.getKeyId(), k -> {
-      existingPlan(r.getPlanId());
+  public ApiKey addKeyToPlan(String planId, String keyId) {
+    requireId("plan_id", planId);
+    return changeKey(keyId, k -> {
+      existingPlan(planId);
       Set<String> plans = new TreeSet<>(k.planIds());
-      if (!plans.add(r.getPlanId())) {
+      if (!plans.add(planId)) {
         throw AdminException.conflict("key '" + k.id() + "' is already in plan '"
-            + r.getPlanId() + "'");
+            + planId + "'");
       }
       checkKeyPlans("plan_id", plans, catalog.plans());
       return k.withPlans(plans);
     });
   }
 
-  public io.tollgate.api.v1.ApiKey removeKeyFromPlan(KeyPlanRequest r) {
-    requireId("plan_id", r.getPlanId());
-    return changeKey(r.getKeyId(), k -> {
+  public ApiKey removeKeyFromPlan(String planId, String keyId) {
+    requireId("plan_id", planId);
+    return changeKey(keyId, k -> {
       Set<String> plans = new TreeSet<>(k.planIds());
-      if (!plans.remove(r.getPlanId())) {
-        throw AdminException.notFound("key '" + k.id() + "' is not in plan '" + r.getPlanId()
+      if (!plans.remove(planId)) {
+        throw AdminException.notFound("key '" + k.id() + "' is not in plan '" + planId
             + "'");
       }
       return k.withPlans(plans);
     });
   }
 
-  private io.tollgate.api.v1.ApiKey changeKey(String id,
+  private ApiKey changeKey(String id,
       java.util.function.UnaryOperator<ApiKey> change) {
     return store.withAdminLock(() -> {
       ApiKey k = writableKey(id);
@@ -314,7 +279,7 @@ public final class PlanAdmin {
       store.broadcastKeyChanged(changed.hash());
       LOG.info("admin: changed key " + id + ": enabled=" + changed.enabled() + ", plans="
           + changed.planIds());
-      return toProto(changed);
+      return changed;
     });
   }
 
@@ -352,20 +317,36 @@ public final class PlanAdmin {
     }
   }
 
-  static io.tollgate.api.v1.ApiKey toProto(ApiKey k) {
-    return io.tollgate.api.v1.ApiKey.newBuilder().setId(k.id()).setName(nullToEmpty(k.name()))
-        .setEnabled(k.enabled()).addAllPlanIds(k.planIds())
-        .setCreatedAt(Timestamp.newBuilder().setSeconds(k.createdAt().getEpochSecond())
-            .setNanos(k.createdAt().getNano()))
-        .setDeclaredInConfig(k.declared()).build();
-  }
-
   // ---- usage
 
-  public GetUsageResponse getUsage(GetUsageRequest r) {
-    UsagePlan plan = existingPlan(r.getPlanId());
-    LocalDate from = date("from", r.getFrom());
-    LocalDate to = date("to", r.getTo());
+  /**
+   * A plan's usage report.
+   *
+   * @param plan the plan
+   * @param from the first day, inclusive
+   * @param to the last day, inclusive
+   * @param keys per key, in the order reported
+   */
+  public record Usage(UsagePlan plan, LocalDate from, LocalDate to, List<KeyUsage> keys) {}
+
+  /**
+   * One key's usage.
+   *
+   * @param days requests per day; days without requests are absent
+   * @param quota the quota as it stands, or {@code null} when the plan has none
+   */
+  public record KeyUsage(ApiKey key, SortedMap<LocalDate, Long> days, QuotaSnapshot quota) {}
+
+  /**
+   * The requests per day of a plan's keys (or of one, {@code keyId} not empty), with their quota.
+   *
+   * @param fromDate the first day, {@code YYYY-MM-DD}
+   * @param toDate the last day, {@code YYYY-MM-DD}
+   */
+  public Usage getUsage(String planId, String keyId, String fromDate, String toDate) {
+    UsagePlan plan = existingPlan(planId);
+    LocalDate from = date("from", fromDate);
+    LocalDate to = date("to", toDate);
     if (to.isBefore(from)) {
       throw AdminException.invalid("to: " + to + " is before from " + from);
     }
@@ -375,14 +356,14 @@ public final class PlanAdmin {
           + MAX_USAGE_DAYS);
     }
     List<ApiKey> keys = new ArrayList<>();
-    if (r.getKeyId().isEmpty()) {
+    if (keyId.isEmpty()) {
       for (ApiKey k : catalog.keys()) {
         if (k.planIds().contains(plan.id())) {
           keys.add(k);
         }
       }
     } else {
-      ApiKey k = existingKey(r.getKeyId());
+      ApiKey k = existingKey(keyId);
       if (!k.planIds().contains(plan.id())) {
         throw AdminException.notFound("key '" + k.id() + "' is not in plan '" + plan.id() + "'");
       }
@@ -391,54 +372,38 @@ public final class PlanAdmin {
     Collection<String> ids = keys.stream().map(ApiKey::id).toList();
     Map<String, SortedMap<LocalDate, Long>> usage = ids.isEmpty() ? Map.of()
         : store.dailyUsage(plan.id(), ids, from, to);
-    GetUsageResponse.Builder b = GetUsageResponse.newBuilder().setPlanId(plan.id())
-        .setFrom(from.toString()).setTo(to.toString());
     CalendarQuota quota = plan.quota() == null ? null : calendar(plan.quota());
+    List<KeyUsage> out = new ArrayList<>(keys.size());
     for (ApiKey k : keys) {
-      KeyUsage.Builder kb = KeyUsage.newBuilder().setKeyId(k.id()).setKeyName(nullToEmpty(k.name()));
       SortedMap<LocalDate, Long> perDay = usage.getOrDefault(k.id(), new java.util.TreeMap<>());
-      for (LocalDate d = from; !d.isAfter(to); d = d.plusDays(1)) {
-        kb.addDays(DailyUsage.newBuilder().setDate(d.toString())
-            .setRequests(perDay.getOrDefault(d, 0L)));
-      }
-      if (quota != null) {
-        kb.setQuota(toProto(store.readQuota(CheckService.quotaKey(plan.id(), k.id()), quota)));
-      }
-      b.addKeys(kb);
+      out.add(new KeyUsage(k, perDay, quota == null ? null
+          : store.readQuota(LimitKeys.quota(plan.id(), k.id()), quota)));
     }
-    return b.build();
+    return new Usage(plan, from, to, out);
   }
 
-  public QuotaStatus updateUsage(UpdateUsageRequest r) {
-    UsagePlan plan = existingPlan(r.getPlanId());
-    ApiKey k = existingKey(r.getKeyId());
+  /**
+   * Sets what remains of a key's quota in the current period, or resets its count.
+   *
+   * @param remaining what remains, or {@code null} to reset the period's count to zero
+   */
+  public QuotaSnapshot updateUsage(String planId, String keyId, Long remaining) {
+    UsagePlan plan = existingPlan(planId);
+    ApiKey k = existingKey(keyId);
     if (!k.planIds().contains(plan.id())) {
       throw AdminException.notFound("key '" + k.id() + "' is not in plan '" + plan.id() + "'");
     }
     if (plan.quota() == null) {
       throw AdminException.invalid("plan_id: plan '" + plan.id() + "' has no quota");
     }
-    Long remaining;
-    switch (r.getChangeCase()) {
-      case REMAINING -> {
-        if (r.getRemaining() < 0) {
-          throw AdminException.invalid("remaining: " + r.getRemaining() + " is negative");
-        }
-        remaining = r.getRemaining();
-      }
-      case RESET -> {
-        if (!r.getReset()) {
-          throw AdminException.invalid("reset: must be true when given");
-        }
-        remaining = null;
-      }
-      default -> throw AdminException.invalid("remaining or reset: one is required");
+    if (remaining != null && remaining < 0) {
+      throw AdminException.invalid("remaining: " + remaining + " is negative");
     }
-    QuotaSnapshot after = store.adjustQuota(CheckService.quotaKey(plan.id(), k.id()),
+    QuotaSnapshot after = store.adjustQuota(LimitKeys.quota(plan.id(), k.id()),
         calendar(plan.quota()), remaining);
     LOG.info("admin: " + (remaining == null ? "reset" : "set remaining " + remaining)
         + " of the quota of key " + k.id() + " in plan " + plan.id());
-    return toProto(after);
+    return after;
   }
 
   private static CalendarQuota calendar(Quota q) {
@@ -451,15 +416,8 @@ public final class PlanAdmin {
     }
     try {
       return LocalDate.parse(value);
-    } catch (DateTimeParseException e) {
+    } catch (java.time.format.DateTimeParseException e) {
       throw AdminException.invalid(field + ": '" + value + "' is not a date (YYYY-MM-DD)");
     }
-  }
-
-  static QuotaStatus toProto(QuotaSnapshot s) {
-    return QuotaStatus.newBuilder().setLimit(s.limit()).setUsed(s.used())
-        .setRemaining(s.remaining())
-        .setPeriodStart(Timestamp.newBuilder().setSeconds(s.periodStart()))
-        .setPeriodEnd(Timestamp.newBuilder().setSeconds(s.periodEnd())).build();
   }
 }

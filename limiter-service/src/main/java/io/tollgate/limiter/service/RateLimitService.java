@@ -10,6 +10,8 @@ import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.tollgate.limiter.algorithm.Decision;
+import io.tollgate.limiter.decide.DistinctValueCap;
+import io.tollgate.limiter.decide.RuleMatches;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.LimitUnit;
@@ -18,12 +20,9 @@ import io.tollgate.limiter.rule.RuleSet;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
 import io.tollgate.limiter.tracing.DecisionTracing;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -62,8 +61,11 @@ public final class RateLimitService {
   private final LimiterMetrics metrics;
   private final ServiceOptions options;
   private final DecisionTracing tracing = DecisionTracing.fromGlobal();
+  private final DistinctValueCap distinctValues;
 
   /**
+   * A service without a cap on distinct values per rule.
+   *
    * @param rules the current rules; read once per request
    * @param store where limit state lives
    * @param metrics the meters to record in
@@ -71,6 +73,19 @@ public final class RateLimitService {
    */
   public RateLimitService(Supplier<RuleSet> rules, LimitStore store, LimiterMetrics metrics,
       ServiceOptions options) {
+    this(rules, store, metrics, options, DistinctValueCap.OFF);
+  }
+
+  /**
+   * @param rules the current rules; read once per request
+   * @param store where limit state lives
+   * @param metrics the meters to record in
+   * @param options decision settings
+   * @param distinctValues the cap on the counters one rule may create on this member
+   */
+  public RateLimitService(Supplier<RuleSet> rules, LimitStore store, LimiterMetrics metrics,
+      ServiceOptions options, DistinctValueCap distinctValues) {
+    this.distinctValues = Objects.requireNonNull(distinctValues, "distinctValues");
     this.rules = Objects.requireNonNull(rules, "rules");
     this.store = Objects.requireNonNull(store, "store");
     this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -106,92 +121,65 @@ public final class RateLimitService {
     }
   }
 
-  /** One request in flight. */
-  private final class Evaluation {
+  /** One request in flight: the Envoy mapping over the decision core. */
+  private final class Evaluation extends io.tollgate.limiter.decide.Evaluation<RateLimitResponse> {
 
     private final RateLimitRequest request;
-    private final String domain;
     private final int descriptorCount;
-    /** Per descriptor: the limits that apply, after {@code replaces}. */
-    private final List<RateLimitRule>[] limits;
-    private final long[] permits;
-    /** Per descriptor, set only for value_to_metric / share_threshold domains: see PathMatch. */
-    private String[][] keyValues;
-    private String[] statKeys;
-    private String[] detailedStatKeys;
-    /** Per store call: descriptor index, rule, key and result. */
-    private int calls;
-    private int[] callDescriptor;
-    private RateLimitRule[] callRule;
-    private String[] callKey;
-    private Decision[] results;
-    /** Per store call: whether its units were handed back; written before the refunds complete. */
-    private boolean[] refunded;
+    private final RuleMatches matches;
+    /** Per descriptor: its first call's number, or -1 when it makes none. */
+    private final int[] firstCall;
     /** Whether the request is over its limits; set once all calls answered. */
     private boolean over;
-    private volatile Throwable failure;
-    private AtomicInteger pending;
-    private final CompletableFuture<RateLimitResponse> answer = new CompletableFuture<>();
 
-    @SuppressWarnings("unchecked")
     Evaluation(RateLimitRequest request, RuleSet ruleSet) {
+      super(metrics, options.nearLimitRatio());
       this.request = request;
-      this.domain = request.getDomain();
+      String domain = request.getDomain();
       this.descriptorCount = request.getDescriptorsCount();
-      this.limits = new List[descriptorCount];
-      this.permits = new long[descriptorCount];
+      this.matches = new RuleMatches(domain, descriptorCount);
+      for (int i = 0; i < descriptorCount; i++) {
+        RateLimitDescriptor d = request.getDescriptors(i);
+        View view = new View(d);
+        if (d.hasLimit() && ruleSet.hasDomain(domain)) {
+          matches.set(i, view, List.of(RateLimitRule.override(
+              Integer.toUnsignedLong(d.getLimit().getRequestsPerUnit()),
+              LimitUnit.valueOf(d.getLimit().getUnit().name()), overrideStatKey(domain, d))));
+        } else {
+          matches.match(i, ruleSet, view);
+        }
+      }
+      matches.applyReplaces();
       // uint32 on the wire: Java sees values from 2^31 as negative.
       long requestAddend = request.getHitsAddend() == 0
           ? 1 : Integer.toUnsignedLong(request.getHitsAddend());
-      Set<String> replaced = null;
+      calls(matches.enforcedCount());
+      firstCall = new int[descriptorCount];
       for (int i = 0; i < descriptorCount; i++) {
         RateLimitDescriptor d = request.getDescriptors(i);
-        permits[i] = d.hasHitsAddend() ? d.getHitsAddend().getValue() : requestAddend;
-        List<RateLimitRule> matched;
-        if (d.hasLimit() && ruleSet.hasDomain(domain)) {
-          matched = List.of(RateLimitRule.override(
-              Integer.toUnsignedLong(d.getLimit().getRequestsPerUnit()),
-              LimitUnit.valueOf(d.getLimit().getUnit().name()), overrideStatKey(d)));
-        } else if (ruleSet.usesPathFeatures(domain)) {
-          RuleSet.PathMatch m = ruleSet.matchPath(domain, new View(d));
-          matched = m.limits();
-          if (keyValues == null) {
-            keyValues = new String[descriptorCount][];
-            statKeys = new String[descriptorCount];
-            detailedStatKeys = new String[descriptorCount];
-          }
-          keyValues[i] = m.keyValues();
-          statKeys[i] = m.statKey();
-          detailedStatKeys[i] = m.detailedStatKey();
-        } else {
-          matched = ruleSet.match(domain, new View(d));
-        }
-        limits[i] = matched;
-        for (int j = 0; j < matched.size(); j++) {
-          List<String> r = matched.get(j).replaces();
-          if (!r.isEmpty()) {
-            if (replaced == null) {
-              replaced = new HashSet<>();
+        long permits = d.hasHitsAddend() ? d.getHitsAddend().getValue() : requestAddend;
+        // A limit the request asks for itself is not a rule of the config: no cap.
+        boolean capped = !(d.hasLimit() && ruleSet.hasDomain(domain));
+        firstCall[i] = -1;
+        List<RateLimitRule> rules = matches.limits(i);
+        for (int j = 0; j < rules.size(); j++) {
+          RateLimitRule rule = rules.get(j);
+          if (!rule.unlimited()) {
+            String key = matches.key(i, rule);
+            if (capped) {
+              key = distinctValues.admit(domain, rule, key);
             }
-            replaced.addAll(r);
-          }
-        }
-      }
-      if (replaced != null) {
-        for (int i = 0; i < descriptorCount; i++) {
-          List<RateLimitRule> kept = new java.util.ArrayList<>(limits[i].size());
-          for (RateLimitRule rule : limits[i]) {
-            // As in envoyproxy/ratelimit, an unlimited rule stays unlimited even when replaced.
-            if (rule.unlimited() || rule.name().isEmpty() || !replaced.contains(rule.name())) {
-              kept.add(rule);
+            int c = call(store, key, rule.algorithm(), permits,
+                metrics.ruleStats(matches.statKey(i, rule)), rule.shadowMode());
+            if (firstCall[i] < 0) {
+              firstCall[i] = c;
             }
           }
-          limits[i] = kept;
         }
       }
     }
 
-    private String overrideStatKey(RateLimitDescriptor d) {
+    private static String overrideStatKey(String domain, RateLimitDescriptor d) {
       StringBuilder sb = new StringBuilder(domain).append(".override");
       for (RateLimitDescriptor.Entry e : d.getEntriesList()) {
         sb.append('.').append(e.getKey());
@@ -199,124 +187,10 @@ public final class RateLimitService {
       return sb.toString();
     }
 
-    CompletableFuture<RateLimitResponse> start() {
-      int n = 0;
-      for (int i = 0; i < descriptorCount; i++) {
-        for (RateLimitRule rule : limits[i]) {
-          if (!rule.unlimited()) {
-            n++;
-          }
-        }
-      }
-      calls = n;
-      if (n == 0) {
-        answer.complete(respond());
-        return answer;
-      }
-      callDescriptor = new int[n];
-      callRule = new RateLimitRule[n];
-      callKey = new String[n];
-      results = new Decision[n];
-      pending = new AtomicInteger(n);
-      int c = 0;
-      for (int i = 0; i < descriptorCount; i++) {
-        for (RateLimitRule rule : limits[i]) {
-          if (!rule.unlimited()) {
-            callDescriptor[c] = i;
-            callRule[c] = rule;
-            callKey[c] = LimitKeys.key(domain, request.getDescriptors(i), rule,
-                keyValues == null ? null : keyValues[i]);
-            c++;
-          }
-        }
-      }
-      for (int k = 0; k < n; k++) {
-        final int call = k;
-        try {
-          store.acquire(callKey[k], callRule[k].algorithm(), permits[callDescriptor[k]])
-              .whenComplete((decision, error) -> onResult(call, decision, error));
-        } catch (RuntimeException e) {
-          onResult(call, null, e);
-        }
-      }
-      return answer;
-    }
-
-    private void onResult(int call, Decision decision, Throwable error) {
-      if (error != null) {
-        failure = error;
-        metrics.storeError(false);
-      } else {
-        results[call] = decision;
-      }
-      if (pending.decrementAndGet() == 0) {
-        finish();
-      }
-    }
-
-    private void finish() {
-      try {
-        Throwable f = failure;
-        over = f == null && overLimit();
-        boolean refund = f != null || (over && !options.globalShadowMode());
-        List<CompletableFuture<Boolean>> refunds = refund ? refundGranted() : List.of();
-        if (refunds.isEmpty()) {
-          complete(f);
-        } else {
-          // Answer only once the units are back, so the caller's next request sees them.
-          CompletableFuture.allOf(refunds.toArray(CompletableFuture[]::new))
-              .whenComplete((ignored, error) -> complete(f));
-        }
-      } catch (Throwable e) {
-        answer.completeExceptionally(e);
-      }
-    }
-
-    /** Hands back every unit that was granted; a refund that fails is counted, not retried. */
-    private List<CompletableFuture<Boolean>> refundGranted() {
-      List<CompletableFuture<Boolean>> refunds = new java.util.ArrayList<>();
-      refunded = new boolean[calls];
-      for (int k = 0; k < calls; k++) {
-        Decision d = results[k];
-        if (d != null && d.allowed() && d.permits() > 0) {
-          final int call = k;
-          CompletableFuture<Boolean> r;
-          try {
-            r = store.refund(callKey[k], callRule[k].algorithm(), d).toCompletableFuture();
-          } catch (RuntimeException e) {
-            r = CompletableFuture.failedFuture(e);
-          }
-          refunds.add(r.whenComplete((changed, error) -> {
-            if (error != null) {
-              metrics.storeError(true);
-            } else {
-              refunded[call] = true;
-            }
-          }));
-        }
-      }
-      return refunds;
-    }
-
-    private void complete(Throwable f) {
-      try {
-        if (f != null) {
-          answer.completeExceptionally(new StoreUnavailableException(
-              "the limit store did not answer: " + rootMessage(f), f));
-          return;
-        }
-        for (int k = 0; k < calls; k++) {
-          Decision d = results[k];
-          RateLimitRule rule = callRule[k];
-          String statKey = statKey(callDescriptor[k], rule);
-          long near = (long) Math.floor(d.limit() * options.nearLimitRatio());
-          metrics.ruleStats(statKey).record(d.permits(), d.allowed(), rule.shadowMode(), d.used(),
-              near);
-        }
-        answer.complete(respond());
-      } catch (Throwable e) {
-        answer.completeExceptionally(e);
-      }
+    @Override
+    protected boolean denied() {
+      over = overLimit();
+      return over && !options.globalShadowMode();
     }
 
     /**
@@ -326,17 +200,17 @@ public final class RateLimitService {
     private boolean overLimit() {
       int quotaDescriptors = 0;
       int quotaDenied = 0;
-      int c = 0;
       for (int i = 0; i < descriptorCount; i++) {
-        List<RateLimitRule> rules = limits[i];
-        if (rules.isEmpty() || rules.get(0).unlimited()) {
+        int from = firstCall[i];
+        if (from < 0) {
           continue;
         }
+        int to = from + matches.limits(i).size();
         boolean denied = false;
-        for (int j = 0; j < rules.size(); j++, c++) {
-          denied |= !results[c].allowed() && !callRule[c].shadowMode();
+        for (int c = from; c < to; c++) {
+          denied |= deniedAt(c);
         }
-        if (rules.get(0).quotaMode()) {
+        if (matches.limits(i).get(0).quotaMode()) {
           quotaDescriptors++;
           quotaDenied += denied ? 1 : 0;
         } else if (denied) {
@@ -346,22 +220,12 @@ public final class RateLimitService {
       return quotaDescriptors > 0 && quotaDenied == quotaDescriptors;
     }
 
-    /** The metric name for a rule's decision on descriptor {@code i}. */
-    private String statKey(int i, RateLimitRule rule) {
-      boolean path = statKeys != null && statKeys[i] != null;
-      if (rule.detailedMetric()) {
-        return path && detailedStatKeys[i] != null ? detailedStatKeys[i]
-            : LimitKeys.detailedStatKey(domain, request.getDescriptors(i));
-      }
-      return path ? statKeys[i] : rule.statKey();
-    }
-
-    private RateLimitResponse respond() {
+    @Override
+    protected RateLimitResponse answer() {
       RateLimitResponse.Builder response = RateLimitResponse.newBuilder();
       DescriptorStatus closest = null;
-      int c = 0;
       for (int i = 0; i < descriptorCount; i++) {
-        List<RateLimitRule> rules = limits[i];
+        List<RateLimitRule> rules = matches.limits(i);
         if (rules.isEmpty()) {
           response.addStatuses(DescriptorStatus.newBuilder().setCode(Code.OK));
           continue;
@@ -371,21 +235,11 @@ public final class RateLimitService {
               .setLimitRemaining((int) MAX_UINT32));
           continue;
         }
-        // The deciding limit: the first that denied outside shadow mode, else the one with the
-        // fewest units left.
-        int decisive = -1;
-        boolean decisiveDenied = false;
-        for (int j = 0; j < rules.size(); j++, c++) {
-          Decision d = results[c];
-          boolean deniedHere = !d.allowed() && !callRule[c].shadowMode();
-          if (decisive < 0 || (deniedHere && !decisiveDenied)
-              || (deniedHere == decisiveDenied && remaining(c) < remaining(decisive))) {
-            decisive = c;
-            decisiveDenied = deniedHere;
-          }
-        }
-        Decision d = results[decisive];
-        RateLimitRule rule = callRule[decisive];
+        int from = firstCall[i];
+        int decisive = decisive(from, from + rules.size());
+        boolean decisiveDenied = deniedAt(decisive);
+        Decision d = decision(decisive);
+        RateLimitRule rule = rules.get(decisive - from);
         DescriptorStatus status = DescriptorStatus.newBuilder()
             .setCode(decisiveDenied ? Code.OVER_LIMIT : Code.OK)
             .setCurrentLimit(RateLimitResponse.RateLimit.newBuilder()
@@ -419,12 +273,6 @@ public final class RateLimitService {
       response.setOverallCode(over && !options.globalShadowMode() ? Code.OVER_LIMIT : Code.OK);
       return response.build();
     }
-
-    /** Units left for a call, counting units handed back by a refund. */
-    private long remaining(int call) {
-      Decision d = results[call];
-      return refunded != null && refunded[call] ? d.remaining() + d.permits() : d.remaining();
-    }
   }
 
   private static HeaderValue header(String key, String value) {
@@ -433,14 +281,6 @@ public final class RateLimitService {
 
   private static long ceilSeconds(long nanos) {
     return nanos <= 0 ? 0 : (nanos + 999_999_999L) / 1_000_000_000L;
-  }
-
-  private static String rootMessage(Throwable t) {
-    Throwable c = t;
-    while (c.getCause() != null && c.getCause() != c) {
-      c = c.getCause();
-    }
-    return c.getClass().getSimpleName() + (c.getMessage() == null ? "" : ": " + c.getMessage());
   }
 
   /** A descriptor seen through {@link DescriptorView}. */

@@ -43,4 +43,9 @@ public final class InMemoryLimitStore implements LimitStore {
     });
     return CompletableFuture.completedFuture(out[0]);
   }
+
+  @Override
+  public CompletionStage<Boolean> reset(String key) {
+    return CompletableFuture.completedFuture(states.remove(key) != null);
+  }
 }

@@ -28,4 +28,14 @@ public interface LimitStore {
    * @return whether the state changed
    */
   CompletionStage<Boolean> refund(String key, LimitAlgorithm algorithm, Decision decision);
+
+  /**
+   * Forgets the state stored under {@code key}: the next acquire sees a full limit, as for a key
+   * never used. For an operator; not part of a decision.
+   *
+   * @return whether the key had state to forget (a store that cannot tell without a second read
+   *     answers {@code true}); fails with {@link StoreUnavailableException} when the store cannot
+   *     answer
+   */
+  CompletionStage<Boolean> reset(String key);
 }

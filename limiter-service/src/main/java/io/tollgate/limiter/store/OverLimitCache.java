@@ -111,6 +111,21 @@ public final class OverLimitCache implements LimitStore {
     return store.refund(key, algorithm, decision);
   }
 
+  /**
+   * Forgets the key's denial here and its state in the store. Only this member's cache learns of
+   * it: another member that remembers a denial of the key keeps denying it until the moment it
+   * remembered, at most the rest of the window that denied.
+   */
+  @Override
+  public CompletionStage<Boolean> reset(String key) {
+    over.invalidate(key);
+    return store.reset(key).thenApply(removed -> {
+      // A denial remembered while the reset was in flight describes the state before it.
+      over.invalidate(key);
+      return removed;
+    });
+  }
+
   /** Acquires answered from the cache since it was created. */
   public long hits() {
     return hits.sum();

@@ -77,6 +77,43 @@ public abstract class LimitStoreContractTest {
   }
 
   @Test
+  void resetGivesEveryAlgorithmAFullLimitAgain() throws Exception {
+    List<LimitAlgorithm> limits = List.of(new FixedWindow(3, MINUTE),
+        new TokenBucket(3, MINUTE, 3), new SlidingWindow(3, MINUTE));
+    for (int a = 0; a < limits.size(); a++) {
+      LimitAlgorithm limit = limits.get(a);
+      String key = "reset-" + a;
+      for (int i = 0; i < 3; i++) {
+        assertTrue(get(store().acquire(key, limit, 1)).allowed());
+      }
+      // Denied once, so a store that remembers denials has this one.
+      assertFalse(get(store().acquire(key, limit, 1)).allowed());
+      assertFalse(get(store().acquire(key, limit, 1)).allowed());
+      LimitStore other = stores().get(stores().size() - 1);
+      other.reset(key).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      for (LimitStore s : List.of(store(), other)) {
+        assertEquals(3, get(s.acquire(key, limit, 0)).remaining(), limit + " via " + s);
+      }
+      for (int i = 0; i < 3; i++) {
+        assertTrue(get(store().acquire(key, limit, 1)).allowed(), limit + ", unit " + i);
+      }
+      assertFalse(get(store().acquire(key, limit, 1)).allowed());
+    }
+  }
+
+  @Test
+  void resetTouchesOnlyItsKeyAndAMissingKeyIsFine() throws Exception {
+    LimitAlgorithm limit = new FixedWindow(2, MINUTE);
+    get(store().acquire("kept", limit, 1));
+    get(store().acquire("cleared", limit, 2));
+    store().reset("cleared").toCompletableFuture().get(10, TimeUnit.SECONDS);
+    store().reset("never-used").toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(1, get(store().acquire("kept", limit, 0)).remaining());
+    assertEquals(2, get(store().acquire("cleared", limit, 0)).remaining());
+    assertEquals(2, get(store().acquire("never-used", limit, 0)).remaining());
+  }
+
+  @Test
   void refundOfAMissingKeyChangesNothing() throws Exception {
     LimitAlgorithm limit = new FixedWindow(3, MINUTE);
     Decision d = new Decision(true, 1, 3, 2, MINUTE, 0);

@@ -9,9 +9,9 @@ import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.LimitStatus;
 import io.tollgate.limiter.algorithm.CalendarQuota;
 import io.tollgate.limiter.algorithm.Decision;
-import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.TokenBucket;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.decide.LimitKeys;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.plan.ApiKey;
 import io.tollgate.limiter.plan.ApiKeys;
@@ -24,13 +24,10 @@ import io.tollgate.limiter.plan.UsagePlan;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
 import io.tollgate.limiter.tracing.DecisionTracing;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The usage-plan check: every level that applies to a request (account, stage, method, plan,
@@ -38,25 +35,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * units the others granted are handed back before the answer, so a denied or forbidden check
  * consumes nothing anywhere.
  *
- * <p>Levels and their counter keys (each starts with '@', which no Envoy rule key can):
- * <pre>
- *   account      @a                                   all checks
- *   stage        @s|api|stage                         all callers of the stage
- *   method       @m|api|stage|METHOD /route           all callers of the method
- *   plan         @p|plan|key                          each key in its plan
- *   plan method  @q|plan|key|api|stage|METHOD /route  each key, per method, in its plan
- *   quota        plan/key (in the quota map)          each key in its plan
- * </pre>
- * Names are length-prefixed, so no choice of names makes two levels share a counter.
+ * <p>Levels, each one counter ({@link LimitKeys} gives their keys): account (all checks), stage
+ * (all callers of the stage), method (all callers of the method), plan (each key in its plan),
+ * plan method (each key, per method, in its plan) and quota (each key in its plan, in the quota
+ * map). The acquiring, the hand-back and the failure handling are the decision core's
+ * ({@link io.tollgate.limiter.decide.Evaluation}); this class picks the levels and builds the
+ * {@code CheckResponse}.
  *
  * <p>Like every parallel all-or-nothing scheme, a concurrent check can see units that another
  * check holds for the one grid round trip before it hands them back: limits are never exceeded,
  * and under contention at a limit's edge a check may be denied that a serial order would admit.
  */
-public final class CheckService {
+public final class PlanCheck {
 
   private static final java.util.logging.Logger LOG =
-      java.util.logging.Logger.getLogger(CheckService.class.getName());
+      java.util.logging.Logger.getLogger(PlanCheck.class.getName());
 
   /** The most a single check may cost. */
   static final long MAX_COST = 1_000_000;
@@ -81,7 +74,7 @@ public final class CheckService {
    * @param quotas the store of quota counters
    * @param clock for the quota period reported in answers only; decisions use the store's clock
    */
-  public CheckService(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock,
+  public PlanCheck(Catalog catalog, LimitStore throttles, LimitStore quotas, WallClock clock,
       LimiterMetrics metrics) {
     this.metrics = metrics;
     this.catalog = catalog;
@@ -124,7 +117,7 @@ public final class CheckService {
       if (request.getKeyRequired()) {
         return CompletableFuture.completedFuture(forbidden("API key missing"));
       }
-      return new Evaluation(request, null, null).start();
+      return new Evaluation(request, null, null).run();
     }
     return catalog.key(ApiKeys.hash(apiKey)).handle((found, error) -> {
       if (error != null) {
@@ -147,7 +140,7 @@ public final class CheckService {
     for (String planId : key.planIds()) {
       UsagePlan plan = catalog.plan(planId);
       if (plan != null && plan.stage(request.getApi(), request.getStage()) != null) {
-        return new Evaluation(request, key, plan).start();
+        return new Evaluation(request, key, plan).run();
       }
     }
     return CompletableFuture.completedFuture(forbidden("API key is not in a usage plan for stage "
@@ -221,196 +214,120 @@ public final class CheckService {
     return UNLIMITED;
   }
 
-  private static void append(StringBuilder sb, String s) {
-    sb.append('|').append(s.length()).append(':').append(s);
-  }
-
-  private static String key(String prefix, String... parts) {
-    StringBuilder sb = new StringBuilder(64).append(prefix);
-    for (String p : parts) {
-      append(sb, p);
-    }
-    return sb.toString();
-  }
-
-  /** One level to acquire. */
-  private record Level(String name, String key, LimitAlgorithm algorithm, LimitStore store,
-      Throttle throttle) {}
-
-  private final class Evaluation {
+  /** One check in flight: the plan levels over the decision core. */
+  private final class Evaluation extends io.tollgate.limiter.decide.Evaluation<CheckResponse> {
     private final CheckRequest request;
     private final ApiKey key;
     private final UsagePlan plan;
     private final long cost;
-    private final List<Level> levels = new ArrayList<>(6);
-    private Decision[] results;
-    private volatile Throwable failure;
-    private AtomicInteger pending;
-    private final CompletableFuture<CheckResponse> answer = new CompletableFuture<>();
+    /** Per call: the level's name, and its throttle ({@code null} for the quota). */
+    private final String[] levelNames = new String[6];
+    private final Throttle[] throttles = new Throttle[6];
+    /** Calls of throttle levels: {@code [0, throttleCalls)}; the quota, if any, follows. */
+    private int throttleCalls;
+    private boolean denied;
 
     Evaluation(CheckRequest request, ApiKey key, UsagePlan plan) {
+      super(metrics, 1);
       this.request = request;
       this.key = key;
       this.plan = plan;
       this.cost = request.getCost() == 0 ? 1 : Integer.toUnsignedLong(request.getCost());
     }
 
+    private void level(String name, String key, Throttle throttle) {
+      int c = call(PlanCheck.this.throttles, key, bucket(throttle), cost, null, false);
+      levelNames[c] = name;
+      throttles[c] = throttle;
+      throttleCalls = c + 1;
+    }
+
     private void collect() {
+      calls(6);
       PlanConfig config = catalog.config();
       String api = request.getApi();
       String stage = request.getStage();
       String methodKey = ApiStage.methodKey(request.getMethod(), request.getRoute());
-      Throttle account = config.accountThrottle();
-      levels.add(new Level("account", "@a", bucket(account), throttles, account));
+      level("account", LimitKeys.ACCOUNT, config.accountThrottle());
       StageSettings settings = config.stages().get(ApiStage.stageId(api, stage));
       if (settings != null) {
         if (settings.throttle() != null) {
-          levels.add(new Level("stage", key("@s", api, stage), bucket(settings.throttle()),
-              throttles, settings.throttle()));
+          level("stage", LimitKeys.stage(api, stage), settings.throttle());
         }
         Throttle m = methodThrottle(settings.methods(), request);
         if (m != null) {
-          levels.add(new Level("method", key("@m", api, stage, methodKey), bucket(m), throttles,
-              m));
+          level("method", LimitKeys.method(api, stage, methodKey), m);
         }
       }
       if (plan != null) {
         if (plan.throttle() != null) {
-          levels.add(new Level("plan", key("@p", plan.id(), key.id()), bucket(plan.throttle()),
-              throttles, plan.throttle()));
+          level("plan", LimitKeys.plan(plan.id(), key.id()), plan.throttle());
         }
         Throttle pm = methodThrottle(plan.stage(api, stage).methods(), request);
         if (pm != null) {
-          levels.add(new Level("plan_method", key("@q", plan.id(), key.id(), api, stage,
-              methodKey), bucket(pm), throttles, pm));
+          level("plan_method", LimitKeys.planMethod(plan.id(), key.id(), api, stage, methodKey),
+              pm);
         }
         CalendarQuota quota = plan.quota() == null ? UNLIMITED : calendar(plan.quota());
-        levels.add(new Level("quota", quotaKey(plan.id(), key.id()), quota, quotas, null));
+        int c = call(quotas, LimitKeys.quota(plan.id(), key.id()), quota, cost, null, false);
+        levelNames[c] = "quota";
       }
     }
 
-    CompletableFuture<CheckResponse> start() {
+    CompletableFuture<CheckResponse> run() {
       collect();
-      int n = levels.size();
-      results = new Decision[n];
-      pending = new AtomicInteger(n);
-      for (int i = 0; i < n; i++) {
-        final int call = i;
-        Level l = levels.get(i);
-        try {
-          l.store().acquire(l.key(), l.algorithm(), cost)
-              .whenComplete((d, e) -> onResult(call, d, e));
-        } catch (RuntimeException e) {
-          onResult(call, null, e);
-        }
-      }
-      return answer;
+      return start();
     }
 
-    private void onResult(int call, Decision decision, Throwable error) {
-      if (error != null) {
-        failure = error;
-      } else {
-        results[call] = decision;
+    @Override
+    protected boolean denied() {
+      for (int c = 0, n = callCount(); c < n; c++) {
+        denied |= !decision(c).allowed();
       }
-      if (pending.decrementAndGet() == 0) {
-        finish();
-      }
+      return denied;
     }
 
-    private void finish() {
-      try {
-        Throwable f = failure;
-        boolean denied = false;
-        if (f == null) {
-          for (Decision d : results) {
-            denied |= !d.allowed();
-          }
-        }
-        if (f == null && !denied) {
-          answer.complete(respond(false));
-          return;
-        }
-        List<CompletableFuture<Boolean>> refunds = new ArrayList<>();
-        for (int i = 0; i < results.length; i++) {
-          Decision d = results[i];
-          if (d != null && d.allowed() && d.permits() > 0) {
-            Level l = levels.get(i);
-            try {
-              refunds.add(l.store().refund(l.key(), l.algorithm(), d).toCompletableFuture());
-            } catch (RuntimeException e) {
-              refunds.add(CompletableFuture.failedFuture(e));
-            }
-          }
-        }
-        CompletableFuture.allOf(refunds.toArray(CompletableFuture[]::new))
-            .whenComplete((ignored, error) -> {
-              if (f != null) {
-                answer.completeExceptionally(new StoreUnavailableException(
-                    "the limit store did not answer: " + f.getMessage(), f));
-              } else {
-                answer.complete(respond(true));
-              }
-            });
-      } catch (Throwable e) {
-        answer.completeExceptionally(e);
-      }
-    }
-
-    private CheckResponse respond(boolean denied) {
+    @Override
+    protected CheckResponse answer() {
       CheckResponse.Builder b = CheckResponse.newBuilder().setAllowed(!denied);
       Reason reason = Reason.ALLOWED;
       long retry = 0;
-      int tightest = -1;
-      for (int i = 0; i < results.length; i++) {
-        Level l = levels.get(i);
-        Decision d = results[i];
-        if (l.throttle() != null) {
-          boolean pick = tightest < 0
-              || (!d.allowed() && results[tightest].allowed())
-              || (d.allowed() == results[tightest].allowed()
-                  && d.remaining() < results[tightest].remaining());
-          if (pick) {
-            tightest = i;
-          }
-          if (!d.allowed()) {
-            reason = Reason.THROTTLED;
-            retry = Math.max(retry, d.resetAfterNanos());
-          }
-        } else {
-          if (!d.allowed() && reason != Reason.THROTTLED) {
-            reason = Reason.QUOTA_EXCEEDED;
-          }
-          if (!d.allowed()) {
-            retry = Math.max(retry, d.resetAfterNanos());
-          }
-          if (plan.quota() != null) {
-            // A refunded quota decision still reports what was left before this check.
-            long remaining = denied && d.allowed() ? d.remaining() + d.permits() : d.remaining();
-            CalendarQuota q = (CalendarQuota) l.algorithm();
-            long now = clock.epochNanos();
-            b.setQuota(LimitStatus.newBuilder().setLevel("quota").setLimit(d.limit())
-                .setRemaining(remaining).setResetAfter(duration(d.resetAfterNanos()))
-                .setWindow(duration(TimeUnit.SECONDS.toNanos(q.periodEnd(now) - q.periodStart(now)))));
-          }
+      for (int c = 0, n = callCount(); c < n; c++) {
+        Decision d = decision(c);
+        if (!d.allowed()) {
+          reason = c < throttleCalls ? Reason.THROTTLED
+              : reason == Reason.THROTTLED ? reason : Reason.QUOTA_EXCEEDED;
+          retry = Math.max(retry, d.resetAfterNanos());
         }
       }
+      if (throttleCalls < callCount() && plan.quota() != null) {
+        int q = throttleCalls;
+        Decision d = decision(q);
+        // A refunded quota decision still reports what was left before this check.
+        long remaining = denied && d.allowed() ? d.remaining() + d.permits() : d.remaining();
+        CalendarQuota quota = calendar(plan.quota());
+        long now = clock.epochNanos();
+        b.setQuota(LimitStatus.newBuilder().setLevel("quota").setLimit(d.limit())
+            .setRemaining(remaining).setResetAfter(duration(d.resetAfterNanos()))
+            .setWindow(duration(TimeUnit.SECONDS.toNanos(
+                quota.periodEnd(now) - quota.periodStart(now)))));
+      }
+      int tightest = decisive(0, throttleCalls);
       if (tightest >= 0) {
-        Level l = levels.get(tightest);
-        Decision d = results[tightest];
+        Decision d = decision(tightest);
         boolean handedBack = denied && d.allowed();
         long remaining = handedBack ? d.remaining() + d.permits() : d.remaining();
         // Handed back to a full bucket: it is full now, whatever the decision said.
         long reset = handedBack && remaining >= d.limit() ? 0 : d.resetAfterNanos();
-        b.setThrottle(LimitStatus.newBuilder().setLevel(l.name()).setLimit(d.limit())
+        b.setThrottle(LimitStatus.newBuilder().setLevel(levelNames[tightest]).setLimit(d.limit())
             .setRemaining(remaining).setResetAfter(duration(reset))
-            .setRate(l.throttle().rate()).setWindow(duration(SECOND)));
+            .setRate(throttles[tightest].rate()).setWindow(duration(SECOND)));
       }
       b.setReason(reason);
       if (denied) {
         b.setRetryAfter(duration(retry));
         b.setMessage(reason == Reason.THROTTLED ? "throttled at the "
-            + levels.get(tightest).name() + " level" : "quota exceeded");
+            + levelNames[tightest] + " level" : "quota exceeded");
       }
       if (key != null) {
         b.setKeyId(key.id()).setPlanId(plan.id());
@@ -428,9 +345,9 @@ public final class CheckService {
     return t != null ? t : methods.get(ApiStage.methodKey("*", r.getRoute()));
   }
 
-  /** The quota counter key of a plan and key: {@code planId/keyId}. */
+  /** The quota counter key of a plan and key: {@code planId/keyId} ({@link LimitKeys#quota}). */
   public static String quotaKey(String planId, String keyId) {
-    return planId + "/" + keyId;
+    return LimitKeys.quota(planId, keyId);
   }
 
   static Duration duration(long nanos) {

@@ -34,6 +34,9 @@ final class GridSerialization {
   static final int BATCH_OUTCOME = 7;
   static final int BUCKET_BACKUP = 8;
   static final int BUCKET_SWEEP = 9;
+  static final int PARTITION_BATCH = 10;
+  static final int PARTITION_BACKUP = 11;
+  static final int PARTITION_BATCH_OPERATION = 12;
 
   static final int LIMIT_STATE_TYPE_ID = 0x7011_01;
   static final int DECISION_TYPE_ID = 0x7011_02;
@@ -83,6 +86,9 @@ final class GridSerialization {
       case BATCH_OUTCOME -> new BatchOutcome();
       case BUCKET_BACKUP -> new BucketBackupProcessor();
       case BUCKET_SWEEP -> new BucketSweepProcessor();
+      case PARTITION_BATCH -> new PartitionBatchProcessor();
+      case PARTITION_BACKUP -> new PartitionBackupProcessor();
+      case PARTITION_BATCH_OPERATION -> new PartitionBatchOperation();
       default -> null;
     };
   }

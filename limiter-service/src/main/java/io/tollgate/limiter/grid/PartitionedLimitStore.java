@@ -121,7 +121,10 @@ public final class PartitionedLimitStore implements LimitStore, AutoCloseable {
   /** The time the caller has left, read on the caller's thread; see the constructor. */
   private final LongSupplier callerRemainingNanos;
 
-  /** Creates a store over the counters map of a member configured by {@link GridConfig#configure}. */
+  /**
+   * Creates a store over the counters map of a member configured by
+   * {@link GridConfig#configure}.
+   */
   public PartitionedLimitStore(HazelcastInstance member, WallClock clock) {
     this(member, clock, () -> NO_DEADLINE);
   }

@@ -23,7 +23,7 @@ import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.decide.Counters;
 import io.tollgate.limiter.decide.DistinctValueCap;
 import io.tollgate.limiter.grid.HazelcastCatalog;
-import io.tollgate.limiter.grid.BucketedLimitStore;
+import io.tollgate.limiter.grid.PartitionedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
 import io.tollgate.limiter.http.HttpEndpoints;
 import io.tollgate.limiter.metrics.LimiterMetrics;
@@ -80,7 +80,7 @@ public final class LimiterServer {
   private final HealthStatusManager health = new HealthStatusManager();
   private volatile boolean serving;
   private HazelcastInstance member;
-  private BucketedLimitStore counters;
+  private PartitionedLimitStore counters;
   private Server grpc;
   private CallAdmission admission;
   private ServerTls tls;
@@ -150,9 +150,9 @@ public final class LimiterServer {
         });
     member = GridMember.start(config);
     // Acquires carry the time left of the gRPC call they decide, read on the calling thread.
-    BucketedLimitStore store = new BucketedLimitStore(member, clock, () -> {
+    PartitionedLimitStore store = new PartitionedLimitStore(member, clock, () -> {
       io.grpc.Deadline deadline = io.grpc.Context.current().getDeadline();
-      return deadline == null ? BucketedLimitStore.NO_DEADLINE
+      return deadline == null ? PartitionedLimitStore.NO_DEADLINE
           : deadline.timeRemaining(TimeUnit.NANOSECONDS);
     });
     counters = store;
@@ -278,7 +278,7 @@ public final class LimiterServer {
     LOG.info("ready");
   }
 
-  private void registerGridGauges(BucketedLimitStore store) {
+  private void registerGridGauges(PartitionedLimitStore store) {
     metrics.gauge("ratelimit.cluster.members", "Members in the cluster",
         () -> member.getCluster().getMembers().size());
     metrics.gauge("ratelimit.cluster.partitions", "Partitions in the cluster",
@@ -297,22 +297,22 @@ public final class LimiterServer {
           return n;
         });
     metrics.gauge("ratelimit.counters.owned_entries",
-        "Limit states whose primary is on this member (as of the last sweep)", store::localOwnedEntries);
+        "Limit states whose primary is on this member", store::localOwnedEntries);
     metrics.gauge("ratelimit.counters.backup_entries",
-        "Limit states backed up on this member (as of the last sweep)", store::localBackupEntries);
+        "Limit states backed up on this member", store::localBackupEntries);
     // Their ratio is the batching: decisions carried per grid operation.
     metrics.functionCounter("ratelimit.counters.grid_operations",
         "Grid operations sent by this member with limit decisions and refunds",
-        s -> ((BucketedLimitStore) s).batchesSent(), store);
+        s -> ((PartitionedLimitStore) s).batchesSent(), store);
     metrics.functionCounter("ratelimit.counters.grid_calls",
         "Limit decisions and refunds sent by this member to the grid",
-        s -> ((BucketedLimitStore) s).callsSent(), store);
+        s -> ((PartitionedLimitStore) s).callsSent(), store);
     metrics.functionCounter("ratelimit.counters.grid_retries",
         "Grid operations sent again because their owner left or did not answer",
-        s -> ((BucketedLimitStore) s).retries(), store);
+        s -> ((PartitionedLimitStore) s).retries(), store);
     metrics.functionCounter("ratelimit.counters.expired_calls",
         "Limit decisions dropped, not applied, because their deadline passed first",
-        s -> ((BucketedLimitStore) s).expired(), store);
+        s -> ((PartitionedLimitStore) s).expired(), store);
     java.util.function.LongSupplier unacknowledged = GridMember.unacknowledgedBackups(member);
     metrics.functionCounter("ratelimit.cluster.unacknowledged_backups",
         "Grid operations answered from the primary's result because a backup did not "

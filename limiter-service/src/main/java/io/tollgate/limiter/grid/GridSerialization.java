@@ -30,18 +30,18 @@ final class GridSerialization {
   static final int STATE_BACKUP = 3;
   static final int QUOTA_ADJUST = 4;
   static final int QUOTA_READ = 5;
-  static final int BATCH = 6;
+  // 6, 8 and 9 were the bucketed store's processors; not reused, so a member of that release
+  // cannot read one of its processors as something else.
   static final int BATCH_OUTCOME = 7;
-  static final int BUCKET_BACKUP = 8;
-  static final int BUCKET_SWEEP = 9;
+  static final int PARTITION_BATCH = 10;
+  static final int PARTITION_BACKUP = 11;
+  static final int PARTITION_BATCH_OPERATION = 12;
 
   static final int LIMIT_STATE_TYPE_ID = 0x7011_01;
   static final int DECISION_TYPE_ID = 0x7011_02;
   static final int QUOTA_SNAPSHOT_TYPE_ID = 0x7011_03;
-  static final int COUNTER_BUCKET_TYPE_ID = 0x7011_04;
 
   private static final byte STATE_FORMAT_V1 = 1;
-  private static final byte BUCKET_FORMAT_V1 = 1;
   /**
    * The calendar quota's fields after its kind byte. The older kinds have no such byte: their
    * layout (kind, rate, window, limit) is unchanged, so members of the previous release still
@@ -68,8 +68,6 @@ final class GridSerialization {
         .setTypeClass(Decision.class).setImplementation(new DecisionSerializer()));
     s.addSerializerConfig(new SerializerConfig()
         .setTypeClass(QuotaSnapshot.class).setImplementation(new QuotaSnapshotSerializer()));
-    s.addSerializerConfig(new SerializerConfig()
-        .setTypeClass(CounterBucket.class).setImplementation(new CounterBucketSerializer()));
   }
 
   private static IdentifiedDataSerializable create(int classId) {
@@ -79,10 +77,10 @@ final class GridSerialization {
       case STATE_BACKUP -> new StateBackupProcessor<>();
       case QUOTA_ADJUST -> new QuotaAdjustProcessor();
       case QUOTA_READ -> new QuotaReadProcessor();
-      case BATCH -> new BatchProcessor();
       case BATCH_OUTCOME -> new BatchOutcome();
-      case BUCKET_BACKUP -> new BucketBackupProcessor();
-      case BUCKET_SWEEP -> new BucketSweepProcessor();
+      case PARTITION_BATCH -> new PartitionBatchProcessor();
+      case PARTITION_BACKUP -> new PartitionBackupProcessor();
+      case PARTITION_BATCH_OPERATION -> new PartitionBatchOperation();
       default -> null;
     };
   }
@@ -241,49 +239,6 @@ final class GridSerialization {
     @Override
     public int getTypeId() {
       return QUOTA_SNAPSHOT_TYPE_ID;
-    }
-  }
-
-  /**
-   * A bucket: a format byte, the number of states, then per state its key, the state and the
-   * millisecond it expires. Written when a bucket migrates or is copied to a new backup.
-   */
-  static final class CounterBucketSerializer implements StreamSerializer<CounterBucket> {
-    @Override
-    public void write(ObjectDataOutput out, CounterBucket bucket) throws IOException {
-      out.writeByte(BUCKET_FORMAT_V1);
-      java.util.Map<String, CounterBucket.Slot> slots = bucket.slots();
-      out.writeInt(slots.size());
-      for (java.util.Map.Entry<String, CounterBucket.Slot> e : slots.entrySet()) {
-        out.writeString(e.getKey());
-        writeState(out, e.getValue().state());
-        out.writeLong(e.getValue().expiresAtMillis());
-      }
-    }
-
-    @Override
-    public CounterBucket read(ObjectDataInput in) throws IOException {
-      byte version = in.readByte();
-      if (version != BUCKET_FORMAT_V1) {
-        throw new IOException("unknown counter bucket format " + version);
-      }
-      int n = in.readInt();
-      if (n < 0) {
-        throw new IOException("negative counter bucket size " + n);
-      }
-      java.util.HashMap<String, CounterBucket.Slot> slots = new java.util.HashMap<>(
-          Math.max(16, (int) (n / 0.75f) + 1));
-      for (int i = 0; i < n; i++) {
-        String key = in.readString();
-        LimitState state = readState(in);
-        slots.put(key, new CounterBucket.Slot(state, in.readLong()));
-      }
-      return new CounterBucket(slots);
-    }
-
-    @Override
-    public int getTypeId() {
-      return COUNTER_BUCKET_TYPE_ID;
     }
   }
 }

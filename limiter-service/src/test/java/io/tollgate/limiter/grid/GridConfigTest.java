@@ -18,7 +18,12 @@ class GridConfigTest {
   void aMemberConfigHasTheGridsMapsAndFactoriesAndNoUnusedMap() {
     Config config = GridMember.config("grid-config", "127.0.0.1", 5701, List.of(),
         new FakeClock());
-    assertTrue(config.getMapConfigs().containsKey(BucketedLimitStore.BUCKETS_MAP));
+    assertTrue(config.getMapConfigs().containsKey(PartitionedLimitStore.COUNTERS_MAP));
+    assertEquals(1, config.getMapConfig(PartitionedLimitStore.COUNTERS_MAP).getBackupCount());
+    assertEquals(0,
+        config.getMapConfig(PartitionedLimitStore.COUNTERS_MAP).getAsyncBackupCount());
+    assertFalse(config.getMapConfigs().containsKey("tollgate-counter-buckets"),
+        "the bucketed counters map of the previous layout is configured");
     assertTrue(config.getMapConfigs().containsKey(ShareGrid.SHARES_MAP));
     assertFalse(config.getMapConfigs().containsKey("tollgate-counters"),
         "the unused per-key counters map is configured");

@@ -38,7 +38,7 @@ class OverLimitCacheTest {
 
   private final FakeClock clock = new FakeClock();
   private HazelcastInstance member;
-  private BucketedLimitStore grid;
+  private PartitionedLimitStore grid;
   private OverLimitCache cache;
 
   @BeforeEach
@@ -47,7 +47,7 @@ class OverLimitCacheTest {
     int port = Integer.parseInt(address.substring(address.indexOf(':') + 1));
     member = GridMember.start(GridMember.config("over-limit-" + UUID.randomUUID(), "127.0.0.1",
         port, List.of(), clock));
-    grid = new BucketedLimitStore(member, clock);
+    grid = new PartitionedLimitStore(member, clock);
     cache = new OverLimitCache(grid, 1_000, clock);
   }
 

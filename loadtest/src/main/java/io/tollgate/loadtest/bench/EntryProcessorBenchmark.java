@@ -8,7 +8,7 @@ import io.tollgate.limiter.algorithm.Decision;
 import io.tollgate.limiter.algorithm.LimitAlgorithm;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.cluster.GridMember;
-import io.tollgate.limiter.grid.BucketedLimitStore;
+import io.tollgate.limiter.grid.PartitionedLimitStore;
 import io.tollgate.limiter.grid.HazelcastLimitStore;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.loadtest.generate.ZipfSampler;
@@ -37,9 +37,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * The grid path of one decision on an embedded standalone member, waiting for the answer, for
  * both stores: {@code per-key} is {@code HazelcastLimitStore} (one {@code submitToKey} per
  * decision with the acquire processor, its state copy, TTL and backup processor; the quota
- * counters still use it) and {@code bucketed} is {@code BucketedLimitStore} (the rules' counters:
- * calls waiting for a bucket go as one batch). With one member the backup is not sent, so this is
- * the owner-side cost plus Hazelcast's local invocation path.
+ * counters still use it) and {@code partitioned} is {@code PartitionedLimitStore} (the rules'
+ * counters, one entry per key too: calls waiting for a partition go as one batch). With one
+ * member the backup is not sent, so this is the owner-side cost plus Hazelcast's local
+ * invocation path.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -59,7 +60,7 @@ public class EntryProcessorBenchmark {
   private static final int MASK = (1 << 16) - 1;
 
   private HazelcastInstance member;
-  @Param({"per-key", "bucketed"})
+  @Param({"per-key", "partitioned"})
   public String storeKind;
 
   private LimitStore store;
@@ -78,7 +79,7 @@ public class EntryProcessorBenchmark {
     config.addMapConfig(new MapConfig(PER_KEY_MAP).setBackupCount(1).setAsyncBackupCount(0)
         .setInMemoryFormat(InMemoryFormat.OBJECT));
     member = GridMember.start(config);
-    store = "bucketed".equals(storeKind) ? new BucketedLimitStore(member, WallClock.SYSTEM)
+    store = "partitioned".equals(storeKind) ? new PartitionedLimitStore(member, WallClock.SYSTEM)
         : new HazelcastLimitStore(member, PER_KEY_MAP);
     algorithm = LimitAlgorithm.of(LimitAlgorithm.Kind.FIXED_WINDOW, 1_000_000, 1_000_000_000L, 0);
     ZipfSampler zipf = new ZipfSampler(KEYS, 1.1);
@@ -91,7 +92,7 @@ public class EntryProcessorBenchmark {
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    if (store instanceof BucketedLimitStore b) {
+    if (store instanceof PartitionedLimitStore b) {
       b.close();
     }
     member.getLifecycleService().terminate();

@@ -29,7 +29,7 @@ import picocli.CommandLine.Model.OptionSpec;
     mixinStandardHelpOptions = true,
     usageHelpWidth = 100, versionProvider = AdminCli.Version.class,
     subcommands = {PlansCommand.class, KeysCommand.class, UsageCommand.class,
-        CheckCommand.class, CommandLine.HelpCommand.class},
+        CheckCommand.class, CountersCommand.class, CommandLine.HelpCommand.class},
     description = {"Admin commands against a running Tollgate limiter's HTTP admin API.",
         "(Without a command, java -jar limiter-service.jar starts the limiter.)"})
 public final class AdminCli {

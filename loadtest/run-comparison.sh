@@ -17,7 +17,10 @@
 #          --build (rebuild even if the jars exist).
 # Scenarios: closed-1d-uniform closed-1d-2members fixed-rate open-half-tollgate closed-4d-uniform
 #            closed-1d-zipf closed-1d-single check-api http-proxy http-half-load memory
-# Environment: JAVA (default java), SERVER_HEAP (default 512m), GATEWAY_CMD (see below).
+# Environment: JAVA (default java), SERVER_HEAP (default 512m), GATEWAY_CMD (see below),
+#   BASELINE_ADAPTER_JAR (another adapter jar, run beside the current one as
+#   gateway-adapter-baseline in the HTTP scenarios, e.g. the jar of an earlier commit),
+#   ADAPTER_JFR=1 (the adapters record a JFR profile into the logs directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -122,7 +125,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- Ports -----------------------------------------------------------------------------------
-mapfile -t P < <("${LT[@]}" free-ports 21)
+mapfile -t P < <("${LT[@]}" free-ports 24)
 TG_GRPC=${P[0]} TG_HTTP=${P[1]} TG_CLUSTER=${P[2]}
 TG2A_GRPC=${P[3]} TG2A_HTTP=${P[4]} TG2A_CLUSTER=${P[5]}
 TG2B_GRPC=${P[6]} TG2B_HTTP=${P[7]} TG2B_CLUSTER=${P[8]}
@@ -131,6 +134,7 @@ B4J_PORT=${P[11]} B4J_CLUSTER=${P[12]}
 REDIS_PORT=${P[13]} REDIS_RLS_PORT=${P[14]}
 IMAP_PORT=${P[15]} IMAP_CLUSTER=${P[16]}
 UPSTREAM_PORT=${P[17]} NGINX_PORT=${P[18]} ADAPTER_PORT=${P[19]} ADAPTER_ADMIN_PORT=${P[20]}
+NGINX_AUTH_PORT=${P[21]} BASE_ADAPTER_PORT=${P[22]} BASE_ADAPTER_ADMIN_PORT=${P[23]}
 
 # --- Which scenarios run, and which servers they need -----------------------------------------
 declare -A SEL
@@ -183,6 +187,13 @@ domain: loadtest-memory
 descriptors:
   - key: k
     rate_limit: {requests_per_unit: $LIMIT, unit: hour}
+EOF
+cat > "$CONFIG/check.yaml" <<EOF
+# nginx's auth_request scenario: one descriptor per request on /check, a limit never reached.
+domain: loadtest-check
+descriptors:
+  - key: route
+    rate_limit: {requests_per_unit: 1000000000, unit: second}
 EOF
 KEY_PREFIX=loadtest-key-
 {
@@ -272,28 +283,60 @@ else
 fi
 
 HAVE_NGINX=0
-if ! needed nginx; then
-  :
-elif command -v nginx >/dev/null; then
-  HAVE_NGINX=1
-  mkdir -p "$WORK/nginx/logs"
-  cat > "$WORK/nginx/nginx.conf" <<EOF
+# nginx_conf DIR PORT [auth]: one worker, no access log, keep-alive to the upstream. With "auth",
+# every request first asks the single member's /check (auth_request, keep-alive, HTTP/1.1), as
+# deploy/nginx/tollgate.conf does, with one descriptor on a domain whose limit is never reached
+# (check.yaml): the work of a decision without refusals, as the adapter's open route has. A /check
+# that fails or is refused makes auth_request answer 500: an error in the report (fail closed,
+# like the adapter's config below).
+nginx_conf() {
+  local dir=$1 port=$2 auth=${3:-}
+  mkdir -p "$dir/logs"
+  {
+    cat <<EOF
 daemon off;
 worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log warn;
-# Each proxied request holds two connections (client, upstream); the loader opens at most 64.
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+# Each proxied request holds two connections (client, upstream), three with auth_request; the
+# loader opens at most 64.
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
   upstream app { server 127.0.0.1:$UPSTREAM_PORT; keepalive 64; }
+EOF
+    if [ -n "$auth" ]; then
+      cat <<EOF
+  upstream tollgate { server 127.0.0.1:$TG_HTTP; keepalive 64; }
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$port;
+    location / {
+      auth_request /_tollgate;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+    location = /_tollgate {
+      internal;
+      proxy_pass http://tollgate/check?domain=loadtest-check&descriptor=route:=items;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_read_timeout 1s;
+    }
+  }
+}
+EOF
+    else
+      cat <<EOF
+  server {
+    listen 127.0.0.1:$port;
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
@@ -302,7 +345,17 @@ http {
   }
 }
 EOF
+    fi
+  } > "$dir/nginx.conf"
+}
+if ! needed nginx; then
+  :
+elif command -v nginx >/dev/null; then
+  HAVE_NGINX=1
+  nginx_conf "$WORK/nginx" "$NGINX_PORT"
   start nginx nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+  nginx_conf "$WORK/nginx-auth" "$NGINX_AUTH_PORT" auth
+  start nginx-auth nginx -p "$WORK/nginx-auth" -c "$WORK/nginx-auth/nginx.conf"
 fi
 
 # The gateway adapter: one open route (no API key: the adapter then sends none, and the limiter
@@ -314,6 +367,7 @@ fi
 # \$LIMITER_GRPC in its environment, answering GET \$ADAPTER_PATH.
 ADAPTER_PATH=/prod/items
 HAVE_ADAPTER=0
+HAVE_BASE_ADAPTER=0
 if needed gateway-adapter; then
   export ADAPTER_PORT ADAPTER_ADMIN_PORT ADAPTER_PATH ADAPTER_CONFIG=$WORK/adapter.yaml \
     UPSTREAM_URL=http://127.0.0.1:$UPSTREAM_PORT LIMITER_GRPC=127.0.0.1:$TG_GRPC
@@ -328,16 +382,32 @@ routes:
   - route: GET /items
     upstreams: [$UPSTREAM_URL]
 EOF
+  adapter_jvm() { # name: the JVM command line of one adapter
+    ADAPTER_JVM=("${JVM[@]}")
+    if [ "${ADAPTER_JFR:-0}" = 1 ]; then
+      ADAPTER_JVM+=("-XX:StartFlightRecording=filename=$LOGS/$1.jfr,settings=profile,dumponexit=true")
+    fi
+  }
   if [ -n "${GATEWAY_CMD:-}" ]; then
     HAVE_ADAPTER=1
     start adapter bash -c "exec $GATEWAY_CMD"
   elif [ -f "$ADAPTER_JAR" ]; then
     HAVE_ADAPTER=1
-    start adapter "${JVM[@]}" -jar "$ADAPTER_JAR" --config "$ADAPTER_CONFIG" \
+    adapter_jvm adapter
+    start adapter "${ADAPTER_JVM[@]}" -jar "$ADAPTER_JAR" --config "$ADAPTER_CONFIG" \
       --limiter "$LIMITER_GRPC" --port "$ADAPTER_PORT" --admin-port "$ADAPTER_ADMIN_PORT" \
       --access-log off
   else
     echo "warning: $ADAPTER_JAR missing and no GATEWAY_CMD: the adapter is skipped" >&2
+  fi
+  # Another build beside it (same config, same limiter, same upstream), for before/after in one run.
+  if [ -n "${BASELINE_ADAPTER_JAR:-}" ]; then
+    [ -f "$BASELINE_ADAPTER_JAR" ] || { echo "error: $BASELINE_ADAPTER_JAR not found" >&2; exit 2; }
+    HAVE_BASE_ADAPTER=1
+    adapter_jvm adapter-baseline
+    start adapter-baseline "${ADAPTER_JVM[@]}" -jar "$BASELINE_ADAPTER_JAR" \
+      --config "$ADAPTER_CONFIG" --limiter "$LIMITER_GRPC" --port "$BASE_ADAPTER_PORT" \
+      --admin-port "$BASE_ADAPTER_ADMIN_PORT" --access-log off
   fi
 fi
 
@@ -367,10 +437,16 @@ if needed bucket4j; then await bucket4j --address "127.0.0.1:$B4J_PORT"; fi
 if needed imap-blocking; then await imap-blocking --address "127.0.0.1:$IMAP_PORT"; fi
 if [ $HAVE_REDIS = 1 ]; then await redis --address "127.0.0.1:$REDIS_RLS_PORT"; fi
 if needed upstream; then await upstream --target http --url "http://127.0.0.1:$UPSTREAM_PORT/"; fi
-if [ $HAVE_NGINX = 1 ]; then await nginx --target http --url "http://127.0.0.1:$NGINX_PORT/"; fi
+if [ $HAVE_NGINX = 1 ]; then
+  await nginx --target http --url "http://127.0.0.1:$NGINX_PORT/"
+  await nginx-auth --target http --url "http://127.0.0.1:$NGINX_AUTH_PORT/"
+fi
 # Ready means a request went through the adapter, the limiter and the upstream.
 if [ $HAVE_ADAPTER = 1 ]; then
   await adapter --target http --url "http://127.0.0.1:$ADAPTER_PORT$ADAPTER_PATH"
+fi
+if [ $HAVE_BASE_ADAPTER = 1 ]; then
+  await adapter-baseline --target http --url "http://127.0.0.1:$BASE_ADAPTER_PORT$ADAPTER_PATH"
 fi
 # Fail fast when a server dies while we wait for it.
 while :; do
@@ -393,9 +469,10 @@ for a in "${AWAITS[@]}"; do
 done
 echo "== servers ready after $(( $(date +%s) - T0 )) s"
 
-NGINX_PIDS=""
+NGINX_PIDS="" NGINX_AUTH_PIDS=""
 if [ $HAVE_NGINX = 1 ]; then
   NGINX_PIDS=$(echo "$PID_nginx" $(pgrep -P "$PID_nginx" || true) | tr ' ' ',')
+  NGINX_AUTH_PIDS=$(echo "$PID_nginx_auth" $(pgrep -P "$PID_nginx_auth" || true) | tr ' ' ',')
 fi
 
 # --- Servers: name -> address and the processes whose CPU counts ------------------------------
@@ -423,12 +500,19 @@ if needed upstream; then
 fi
 if [ $HAVE_NGINX = 1 ]; then
   ADDR[nginx]=http://127.0.0.1:$NGINX_PORT/;         CPU[nginx]=$PID_upstream,$NGINX_PIDS
+  # nginx asking the limiter: nginx, the upstream and the member answering /check.
+  ADDR[nginx-auth]=http://127.0.0.1:$NGINX_AUTH_PORT/
+  CPU[nginx-auth]=$PID_upstream,$NGINX_AUTH_PIDS,$PID_tollgate
 fi
 if [ $HAVE_ADAPTER = 1 ]; then
   ADDR[gateway-adapter]=http://127.0.0.1:$ADAPTER_PORT$ADAPTER_PATH
   # Everything a request through the adapter costs: the adapter, the upstream and the limiter
   # member it asks (idle otherwise while the HTTP scenarios run, so its CPU is the checks').
   CPU[gateway-adapter]=$PID_upstream,$PID_adapter,$PID_tollgate
+fi
+if [ $HAVE_BASE_ADAPTER = 1 ]; then
+  ADDR[gateway-adapter-baseline]=http://127.0.0.1:$BASE_ADAPTER_PORT$ADAPTER_PATH
+  CPU[gateway-adapter-baseline]=$PID_upstream,$PID_adapter_baseline,$PID_tollgate
 fi
 present() { for s in "$@"; do if [ -n "${ADDR[$s]:-}" ]; then echo "$s"; fi; done; }
 
@@ -475,7 +559,7 @@ CLOSED=(--mode closed --concurrency "$CONCURRENCY")
 UNIFORM=(--keys "uniform:$KEYS")
 S1_SERVERS=$(present tollgate echo echo-default bucket4j redis imap-blocking)
 FIXED_SERVERS=$(present tollgate tollgate-2members echo echo-default bucket4j redis imap-blocking)
-HTTP_SERVERS=$(present upstream-direct nginx gateway-adapter)
+HTTP_SERVERS=$(present upstream-direct nginx nginx-auth gateway-adapter gateway-adapter-baseline)
 [ "$QUICK" = 1 ] && FIXED_SERVERS=$(present tollgate tollgate-2members echo redis)
 
 # The round-1 closed-loop run of a server (the two members' own scenario for tollgate-2members).
@@ -690,6 +774,13 @@ else
 fi
 
 # --- Report ----------------------------------------------------------------------------------
+BASE_COMPARE=()
+if [ $HAVE_BASE_ADAPTER = 1 ]; then
+  BASE_COMPARE=(
+    --compare "adapter vs baseline adapter|throughput|http-proxy/gateway-adapter|http-proxy/gateway-adapter-baseline"
+    --compare "baseline adapter vs nginx auth_request|throughput|http-proxy/gateway-adapter-baseline|http-proxy/nginx-auth"
+    --compare "baseline adapter CPU/request vs nginx auth_request, half load|cpu|http-half-load/gateway-adapter-baseline|http-half-load/nginx-auth")
+fi
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 MODE=full; [ "$QUICK" = 1 ] && MODE="quick (figures are noise: completion and errors only)"
 HEADER="Mode: $MODE. $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores, $ROUNDS round(s), warm-up $WARMUP s, measured $DURATION s, C=$CONCURRENCY, limit $LIMIT/s per key, server heap $HEAP. Client and servers share the machine. $MEMORY"
@@ -703,6 +794,10 @@ HEADER="Mode: $MODE. $(date -u +%Y-%m-%dT%H:%MZ), commit $COMMIT, $(nproc) cores
   --compare "nginx vs upstream directly|throughput|http-proxy/nginx|http-proxy/upstream-direct" \
   --compare "adapter vs upstream directly|throughput|http-proxy/gateway-adapter|http-proxy/upstream-direct" \
   --compare "adapter p50 at half load vs direct (ratio; ms in the table)|p50|http-half-load/gateway-adapter|http-half-load/upstream-direct" \
+  --compare "adapter vs nginx auth_request (target >= 1.0)|throughput|http-proxy/gateway-adapter|http-proxy/nginx-auth" \
+  --compare "adapter CPU/request vs nginx auth_request, half load (target <= 1.0)|cpu|http-half-load/gateway-adapter|http-half-load/nginx-auth" \
+  --compare "adapter p99 at half load vs nginx auth_request (target <= 1.0)|p99|http-half-load/gateway-adapter|http-half-load/nginx-auth" \
+  "${BASE_COMPARE[@]}" \
   || FAILED=1
 echo "== done in $(( $(date +%s) - T0 )) s; report: $OUT/report.md, report.html, report.json"
 if [ "$FAILED" != 0 ]; then

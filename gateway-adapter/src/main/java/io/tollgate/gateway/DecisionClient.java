@@ -1,20 +1,29 @@
 package io.tollgate.gateway;
 
-import com.linecorp.armeria.common.util.TransportType;
-import io.grpc.CallOptions;
-import io.grpc.ChannelCredentials;
-import io.grpc.ConnectivityState;
-import io.grpc.ManagedChannel;
-import io.grpc.MethodDescriptor;
+import com.linecorp.armeria.client.ClientFactory;
+import com.linecorp.armeria.client.ClientFactoryBuilder;
+import com.linecorp.armeria.client.ConnectionPoolListener;
+import com.linecorp.armeria.client.Endpoint;
+import com.linecorp.armeria.client.RequestOptions;
+import com.linecorp.armeria.client.ResponseTimeoutException;
+import com.linecorp.armeria.client.ResponseTimeoutMode;
+import com.linecorp.armeria.client.UnprocessedRequestException;
+import com.linecorp.armeria.client.WebClient;
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.ExchangeType;
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpRequest;
+import com.linecorp.armeria.common.RequestHeaders;
+import com.linecorp.armeria.common.SessionProtocol;
+import com.linecorp.armeria.common.util.Exceptions;
 import io.grpc.Status;
-import io.grpc.TlsChannelCredentials;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.ClientCalls;
-import io.grpc.stub.StreamObserver;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import io.grpc.util.AdvancedTlsX509TrustManager.Verification;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.AttributeMap;
+import io.netty.util.concurrent.EventExecutor;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckServiceGrpc;
@@ -22,11 +31,14 @@ import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -48,11 +60,19 @@ import java.util.logging.Logger;
  * this request: it counts as an answer for the breaker and becomes {@link Verdict#REJECTED}, never
  * fail_open, so no client can switch the limiter off by sending requests it refuses.
  *
- * <p>Connections. The channel connects at start and every call waits for a connection that is
- * being made ({@code waitForReady}), within its deadline, instead of failing at once while the
- * channel is between attempts. A channel that cannot connect tries again every {@link
- * #RECONNECT_MILLIS}, not after gRPC's growing backoff (up to two minutes), so a restarted
- * limiter is found again at once. A new connection closes the breaker: the limiter is back.
+ * <p>Transport. The call is gRPC over HTTP/2 sent by Armeria's own HTTP client ({@link
+ * GrpcUnary} frames it), on the proxy's event loops: each event loop has its own connection to
+ * the limiter, and a check is sent and answered on the event loop of the request it belongs to,
+ * so a request never changes threads to be checked. (A grpc-java channel on the same event loops
+ * kept one connection, so most checks crossed to that connection's event loop and back: two task
+ * hand-offs and wake-ups per request.)
+ *
+ * <p>Connections. A call waits for a connection that cannot be made yet, within its deadline:
+ * when no connection could be made (Armeria's {@link UnprocessedRequestException}: the limiter
+ * never saw the call), it is sent again every {@link #RECONNECT_MILLIS} until it is answered or
+ * its deadline passes (DEADLINE_EXCEEDED), as grpc-java's {@code waitForReady} did. A restarted
+ * limiter is so found again within that time. A new connection after one was lost closes the
+ * breaker: the limiter is back.
  *
  * <p>Readiness. Until one check round trip has succeeded ({@link #ready()}), the adapter does not
  * know that it can reach the limiter and answers 503 rather than let requests through unchecked.
@@ -66,28 +86,35 @@ public final class DecisionClient implements AutoCloseable {
       Status.Code.UNAVAILABLE, Status.Code.RESOURCE_EXHAUSTED, Status.Code.INTERNAL,
       Status.Code.UNKNOWN, Status.Code.CANCELLED);
 
-  private static final MethodDescriptor<CheckRequest, CheckResponse> CHECK =
-      CheckServiceGrpc.getCheckMethod();
+  /** {@code /tollgate.v1.CheckService/Check}. */
+  private static final String CHECK_PATH =
+      "/" + CheckServiceGrpc.getCheckMethod().getFullMethodName();
 
   private static final Logger LOG = Logger.getLogger(DecisionClient.class.getName());
 
   /**
-   * How soon a channel that could not connect tries again. A refused connection costs next to
-   * nothing, and a limiter that comes back is then used within this time, not after gRPC's
-   * exponential backoff (1 s growing to 120 s), during which every call would have to wait.
+   * How soon a call that found no connection tries again. A refused connection costs next to
+   * nothing, and a limiter that comes back is then used within this time.
    */
   static final long RECONNECT_MILLIS = 100;
+  /**
+   * A connection attempt gives up after this long (a limiter host that drops packets); the
+   * call then tries again, within its deadline.
+   */
+  static final long CONNECT_TIMEOUT_MILLIS = 2_000;
   /** The readiness probe's deadline, and the pause between failed probes. */
   static final long PROBE_DEADLINE_MILLIS = 2_000;
   static final long PROBE_INTERVAL_MILLIS = 200;
 
-  private final ManagedChannel channel;
+  private final ClientFactory factory;
+  private final WebClient client;
+  private final EventLoopGroup eventLoops;
   private final String target;
   private final CircuitBreaker breaker = new CircuitBreaker();
   private final GatewayMetrics metrics;
   private final LongSupplier nanoClock;
   private final Supplier<CheckRequest> probe;
-  /** Reconnects and readiness probes; one daemon thread, idle once connected and ready. */
+  /** Readiness probes and TLS file reloads; one daemon thread, idle once ready. */
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
       r -> {
         Thread t = new Thread(r, "limiter-connection");
@@ -97,37 +124,45 @@ public final class DecisionClient implements AutoCloseable {
   private volatile boolean ready;
   private volatile String notReadyReason = "no check round trip to the limiter yet";
   private volatile boolean closed;
+  /** Set when a connection closed or could not be made; the next one that opens resets it. */
+  private volatile boolean connectionLost;
   /** The TLS files' periodic reloads, stopped on close. */
   private final List<java.io.Closeable> reloads = new ArrayList<>();
+  /** The first attempt's headers and options for one deadline, built once per deadline. */
+  private volatile FirstAttempt firstAttempt;
+
+  private record FirstAttempt(long deadlineMillis, RequestHeaders headers,
+      RequestOptions options) {}
 
   /**
-   * A client of the limiter at {@code target} ({@code host:port}), over plaintext gRPC or, when
-   * {@code tls} is enabled, TLS (optionally with a client certificate) whose PEM files are read
-   * again every {@code reloadMillis}, its I/O on {@code eventLoops}; {@code probe} gives the readiness probe's request (see the
-   * class comment).
+   * A client of the limiter at {@code target} ({@code host:port}), over plaintext HTTP/2 or,
+   * when {@code tls} is enabled, TLS (optionally with a client certificate) whose PEM files are
+   * read again every {@code reloadMillis}, its I/O on {@code eventLoops}; {@code probe} gives the
+   * readiness probe's request (see the class comment).
    */
   public DecisionClient(String target, GatewaySettings.LimiterTls tls, long reloadMillis,
       EventLoopGroup eventLoops, GatewayMetrics metrics, LongSupplier nanoClock,
       Supplier<CheckRequest> probe) throws IOException, GeneralSecurityException {
-    NettyChannelBuilder builder = tls == null || !tls.enabled()
-        ? NettyChannelBuilder.forTarget(target).usePlaintext()
-        : NettyChannelBuilder.forTarget(target, credentials(tls, reloadMillis));
+    boolean secure = tls != null && tls.enabled();
+    ClientFactoryBuilder fb = ClientFactory.builder()
+        // The proxy's own event loops (Armeria's), and on each the connection of that loop.
+        .workerGroup(eventLoops, false)
+        .eventLoopSchedulerFactory(UpstreamClient.SameEventLoopScheduler::new)
+        .connectTimeoutMillis(CONNECT_TIMEOUT_MILLIS)
+        // Checks flow all the time; an idle connection is closed after a minute, as upstreams'.
+        .idleTimeout(Duration.ofSeconds(60))
+        .connectionPoolListener(new ConnectionWatch());
+    if (secure) {
+      tls(fb, tls, reloadMillis);
+    }
+    this.factory = fb.build();
     this.target = target;
-    this.channel = builder
-        // The proxy's own event loops (Armeria's): no second set of I/O threads.
-        .eventLoopGroup(eventLoops)
-        .channelType(TransportType.socketChannelType(eventLoops))
-        // The answer is handled on gRPC's own event loop: it only records metrics and completes
-        // a future whose continuation runs on the request's event loop (ProxyService). Without
-        // this, every answer was first handed to gRPC's default executor, a cached thread pool:
-        // one more thread wake-up per request, for no work that needed a thread of its own.
-        .directExecutor()
-        .enableRetry().build();
+    this.client = WebClient.builder(secure ? SessionProtocol.H2 : SessionProtocol.H2C,
+        Endpoint.parse(target)).factory(factory).build();
+    this.eventLoops = eventLoops;
     this.metrics = metrics;
     this.nanoClock = nanoClock;
     this.probe = probe;
-    // Connect now, so the first request does not pay for the connection within its deadline.
-    watch(channel.getState(true));
     scheduler.execute(this::sendProbe);
   }
 
@@ -138,23 +173,49 @@ public final class DecisionClient implements AutoCloseable {
    * {@code reloadMillis} (grpc-java's AdvancedTls managers), so rotated files take effect for new
    * connections without a restart.
    */
-  private ChannelCredentials credentials(GatewaySettings.LimiterTls tls, long reloadMillis)
+  private void tls(ClientFactoryBuilder fb, GatewaySettings.LimiterTls tls, long reloadMillis)
       throws IOException, GeneralSecurityException {
-    TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder();
+    AdvancedTlsX509TrustManager trust = null;
     if (tls.ca() != null) {
-      AdvancedTlsX509TrustManager trust = AdvancedTlsX509TrustManager.newBuilder()
+      trust = AdvancedTlsX509TrustManager.newBuilder()
           .setVerification(Verification.CERTIFICATE_AND_HOST_NAME_VERIFICATION).build();
       reloads.add(trust.updateTrustCredentials(tls.ca().toFile(), reloadMillis,
           TimeUnit.MILLISECONDS, scheduler));
-      b.trustManager(trust);
     }
+    AdvancedTlsX509KeyManager identity = null;
     if (tls.cert() != null) {
-      AdvancedTlsX509KeyManager identity = new AdvancedTlsX509KeyManager();
+      identity = new AdvancedTlsX509KeyManager();
       reloads.add(identity.updateIdentityCredentials(tls.cert().toFile(), tls.key().toFile(),
           reloadMillis, TimeUnit.MILLISECONDS, scheduler));
-      b.keyManager(identity);
     }
-    return b.build();
+    AdvancedTlsX509TrustManager t = trust;
+    AdvancedTlsX509KeyManager k = identity;
+    fb.tlsCustomizer(b -> {
+      if (t != null) {
+        b.trustManager(t);
+      }
+      if (k != null) {
+        b.keyManager(k);
+      }
+    });
+  }
+
+  /** Follows the connections: a new one after a loss closes the breaker. */
+  private final class ConnectionWatch implements ConnectionPoolListener {
+    @Override
+    public void connectionOpen(SessionProtocol protocol, InetSocketAddress remote,
+        InetSocketAddress local, AttributeMap attrs) {
+      if (connectionLost) {
+        connectionLost = false;
+        breaker.onReconnected();
+      }
+    }
+
+    @Override
+    public void connectionClosed(SessionProtocol protocol, InetSocketAddress remote,
+        InetSocketAddress local, AttributeMap attrs) {
+      connectionLost = true;
+    }
   }
 
   /** Whether a check round trip has succeeded since start, so checks can reach the limiter. */
@@ -172,19 +233,93 @@ public final class DecisionClient implements AutoCloseable {
     return target;
   }
 
-  /** Follows the channel's state: reconnects quickly, and a new connection closes the breaker. */
-  private void watch(ConnectivityState state) {
-    if (closed) {
+  /** The outcome of one call: the answer, or the status it failed with. */
+  private interface Outcome {
+    void done(CheckResponse response, Status status);
+  }
+
+  /**
+   * Sends {@code request} until it is answered, it fails for another reason than "no
+   * connection", or {@code deadlineNanos} passes; {@code outcome} runs on the event loop that
+   * received the answer (the calling request's, see the class comment).
+   */
+  private void call(CheckRequest request, HttpData body, long deadlineNanos, long deadlineMillis,
+      Outcome outcome) {
+    long remainingNanos = deadlineNanos - nanoClock.getAsLong();
+    if (remainingNanos <= 0) {
+      outcome.done(null, Status.DEADLINE_EXCEEDED.withDescription(
+          "no connection to the limiter within the deadline"));
       return;
     }
-    switch (state) {
-      case READY -> breaker.onReconnected();
-      case TRANSIENT_FAILURE -> scheduler.schedule(channel::resetConnectBackoff,
-          RECONNECT_MILLIS, TimeUnit.MILLISECONDS);
-      case IDLE -> channel.getState(true);
-      default -> { }
+    RequestHeaders headers;
+    RequestOptions options;
+    FirstAttempt first = firstAttempt;
+    if (first != null && first.deadlineMillis() == deadlineMillis
+        && remainingNanos >= TimeUnit.MILLISECONDS.toNanos(deadlineMillis) - 1_000_000) {
+      headers = first.headers();
+      options = first.options();
+    } else {
+      long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(remainingNanos));
+      headers = GrpcUnary.headers(CHECK_PATH, millis);
+      options = options(millis);
+      if (deadlineMillis > 0
+          && remainingNanos >= TimeUnit.MILLISECONDS.toNanos(deadlineMillis) - 1_000_000) {
+        firstAttempt = new FirstAttempt(deadlineMillis, headers, options);
+      }
     }
-    channel.notifyWhenStateChanged(state, () -> watch(channel.getState(false)));
+    client.execute(HttpRequest.of(headers, body), options).aggregate()
+        .handle((res, err) -> {
+          if (err == null) {
+            GrpcUnary.Result<CheckResponse> r = GrpcUnary.parse(res, CheckResponse.parser());
+            outcome.done(r.message(), r.status());
+            return null;
+          }
+          Throwable cause = Exceptions.peel(err);
+          if (cause instanceof UnprocessedRequestException && !closed) {
+            // The limiter never saw the call: no connection (yet). Wait for one, as long as
+            // the deadline allows.
+            connectionLost = true;
+            long left = deadlineNanos - nanoClock.getAsLong();
+            long waitNanos = Math.min(left, TimeUnit.MILLISECONDS.toNanos(RECONNECT_MILLIS));
+            loop().schedule(() -> call(request, body, deadlineNanos, deadlineMillis, outcome),
+                Math.max(waitNanos, 0), TimeUnit.NANOSECONDS);
+            return null;
+          }
+          outcome.done(null, status(cause));
+          return null;
+        });
+  }
+
+  /** The event loop of the calling thread, else one of the group's. */
+  private EventLoop loop() {
+    for (EventExecutor e : eventLoops) {
+      if (e.inEventLoop()) {
+        return (EventLoop) e;
+      }
+    }
+    return (EventLoop) eventLoops.next();
+  }
+
+  /**
+   * A call's options: the deadline counts from the start (connecting included), and the answer
+   * is read whole (unary).
+   */
+  private static RequestOptions options(long timeoutMillis) {
+    return RequestOptions.builder()
+        .responseTimeoutMillis(timeoutMillis)
+        .responseTimeoutMode(ResponseTimeoutMode.FROM_START)
+        .exchangeType(ExchangeType.UNARY)
+        .build();
+  }
+
+  private static Status status(Throwable cause) {
+    if (cause instanceof ResponseTimeoutException) {
+      return Status.DEADLINE_EXCEEDED.withDescription("no answer within the deadline");
+    }
+    if (cause instanceof CancellationException) {
+      return Status.CANCELLED.withCause(cause);
+    }
+    return Status.UNAVAILABLE.withDescription(cause.toString()).withCause(cause);
   }
 
   private void sendProbe() {
@@ -192,32 +327,19 @@ public final class DecisionClient implements AutoCloseable {
       return;
     }
     long start = nanoClock.getAsLong();
-    ClientCalls.asyncUnaryCall(channel.newCall(CHECK, CallOptions.DEFAULT.withWaitForReady()
-        .withDeadlineAfter(PROBE_DEADLINE_MILLIS, TimeUnit.MILLISECONDS)), probe.get(),
-        new StreamObserver<CheckResponse>() {
-          @Override
-          public void onNext(CheckResponse r) {
-          }
-
-          @Override
-          public void onCompleted() {
+    call(probe.get(), GrpcUnary.frame(probe.get()),
+        start + TimeUnit.MILLISECONDS.toNanos(PROBE_DEADLINE_MILLIS), -1,
+        (response, status) -> {
+          if (status.isOk() || !LIMITER_FAILURES.contains(status.getCode())) {
             answered(start);
+            return;
           }
-
-          @Override
-          public void onError(Throwable t) {
-            Status status = Status.fromThrowable(t);
-            if (!LIMITER_FAILURES.contains(status.getCode())) {
-              answered(start);
-              return;
-            }
-            notReadyReason = "no check round trip to the limiter at " + target + " yet (last "
-                + "attempt: " + status.getCode() + (status.getDescription() == null ? ""
-                : ": " + status.getDescription()) + ")";
-            if (!closed) {
-              scheduler.schedule(DecisionClient.this::sendProbe, PROBE_INTERVAL_MILLIS,
-                  TimeUnit.MILLISECONDS);
-            }
+          notReadyReason = "no check round trip to the limiter at " + target + " yet (last "
+              + "attempt: " + status.getCode() + (status.getDescription() == null ? ""
+              : ": " + status.getDescription()) + ")";
+          if (!closed) {
+            scheduler.schedule(DecisionClient.this::sendProbe, PROBE_INTERVAL_MILLIS,
+                TimeUnit.MILLISECONDS);
           }
         });
   }
@@ -243,7 +365,7 @@ public final class DecisionClient implements AutoCloseable {
 
   /**
    * Checks one request; {@code mode} (the route's) decides when the limiter cannot answer. The
-   * future never fails.
+   * future never fails; it completes on the event loop that received the answer.
    */
   public CompletableFuture<Decision> check(CheckRequest request, LimiterPolicy policy,
       FailureMode mode) {
@@ -253,30 +375,12 @@ public final class DecisionClient implements AutoCloseable {
       return CompletableFuture.completedFuture(failed(mode, "circuit_open"));
     }
     CompletableFuture<Decision> result = new CompletableFuture<>();
-    ClientCalls.asyncUnaryCall(
-        // waitForReady: a connection being made is waited for within the deadline; without it
-        // a call fails at once (UNAVAILABLE) whenever the channel is between two attempts.
-        channel.newCall(CHECK, CallOptions.DEFAULT.withWaitForReady()
-            .withDeadlineAfter(policy.deadlineMillis(), TimeUnit.MILLISECONDS)),
-        request,
-        new StreamObserver<CheckResponse>() {
-          private CheckResponse response;
-
-          @Override
-          public void onNext(CheckResponse r) {
-            response = r;
-          }
-
-          @Override
-          public void onCompleted() {
-            CheckResponse r = response;
-            if (r == null) {
-              onError(Status.INTERNAL.withDescription("no answer in a unary call")
-                  .asRuntimeException());
-              return;
-            }
+    long deadlineMillis = policy.deadlineMillis();
+    call(request, GrpcUnary.frame(request), start + TimeUnit.MILLISECONDS.toNanos(deadlineMillis),
+        deadlineMillis, (r, status) -> {
+          long now = nanoClock.getAsLong();
+          if (status.isOk()) {
             breaker.onSuccess();
-            long nanos = nanoClock.getAsLong() - start;
             Verdict v = switch (r.getReason()) {
               case ALLOWED -> Verdict.ALLOW;
               case THROTTLED -> Verdict.THROTTLED;
@@ -284,33 +388,31 @@ public final class DecisionClient implements AutoCloseable {
               case FORBIDDEN -> Verdict.FORBIDDEN;
               default -> r.getAllowed() ? Verdict.ALLOW : Verdict.THROTTLED;
             };
-            metrics.limiterCall(VERDICT_LABELS[v.ordinal()], nanos);
+            metrics.limiterCall(VERDICT_LABELS[v.ordinal()], now - start);
             result.complete(new Decision(v, r, null));
+            return;
           }
-
-          @Override
-          public void onError(Throwable t) {
-            long now = nanoClock.getAsLong();
-            Status.Code code = Status.fromThrowable(t).getCode();
-            if (!LIMITER_FAILURES.contains(code)) {
-              // The limiter answered: it refused this request, it is not down.
-              breaker.onSuccess();
-              metrics.limiterCall("rejected", now - start);
-              result.complete(new Decision(Verdict.REJECTED, null, null));
-              return;
-            }
-            String reason = code.name().toLowerCase(java.util.Locale.ROOT);
-            breaker.onFailure(start, now, policy.breakerFailures());
-            metrics.limiterCall("error", now - start);
-            metrics.limiterFailure(reason);
-            result.complete(failed(mode, reason));
+          Status.Code code = status.getCode();
+          if (!LIMITER_FAILURES.contains(code)) {
+            // The limiter answered: it refused this request, it is not down.
+            breaker.onSuccess();
+            metrics.limiterCall("rejected", now - start);
+            result.complete(new Decision(Verdict.REJECTED, null, null));
+            return;
           }
+          String reason = FAILURE_LABELS[code.ordinal()];
+          breaker.onFailure(start, now, policy.breakerFailures());
+          metrics.limiterCall("error", now - start);
+          metrics.limiterFailure(reason);
+          result.complete(failed(mode, reason));
         });
     return result;
   }
 
   /** Each verdict's metric label, computed once. */
   private static final String[] VERDICT_LABELS = labels();
+  /** Each status code's failure label (its name in lower case), computed once. */
+  private static final String[] FAILURE_LABELS = failureLabels();
 
   private static String[] labels() {
     Verdict[] vs = Verdict.values();
@@ -321,13 +423,22 @@ public final class DecisionClient implements AutoCloseable {
     return out;
   }
 
+  private static String[] failureLabels() {
+    Status.Code[] cs = Status.Code.values();
+    String[] out = new String[cs.length];
+    for (Status.Code c : cs) {
+      out[c.ordinal()] = c.name().toLowerCase(java.util.Locale.ROOT);
+    }
+    return out;
+  }
+
   private static Decision failed(FailureMode mode, String reason) {
     return new Decision(mode == FailureMode.FAIL_OPEN ? Verdict.ALLOW_UNCHECKED
         : Verdict.UNAVAILABLE, null, reason);
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     closed = true;
     for (java.io.Closeable c : reloads) {
       try {
@@ -337,9 +448,6 @@ public final class DecisionClient implements AutoCloseable {
       }
     }
     scheduler.shutdownNow();
-    channel.shutdown();
-    if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-      channel.shutdownNow();
-    }
+    factory.close();
   }
 }

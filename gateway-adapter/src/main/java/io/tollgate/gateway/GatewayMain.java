@@ -97,6 +97,11 @@ public final class GatewayMain implements Callable<Integer> {
       description = "PEM (PKCS#8) private key of --limiter-tls-cert (GW_LIMITER_TLS_KEY)")
   Path limiterTlsKey;
 
+  @Option(names = "--event-loops", defaultValue = "${env:GW_EVENT_LOOPS:-0}",
+      description = "event loops (threads) serving the proxy port, the upstream and limiter "
+          + "connections; 0: one per core (GW_EVENT_LOOPS; default ${DEFAULT-VALUE})")
+  int eventLoops;
+
   @Option(names = "--log-format", defaultValue = "${env:GW_LOG_FORMAT:-text}",
       description = "lifecycle logs on standard error: text or json (one object per line) "
           + "(GW_LOG_FORMAT; default ${DEFAULT-VALUE})")
@@ -120,9 +125,10 @@ public final class GatewayMain implements Callable<Integer> {
       System.err.println("error: the admin token must be at least 16 characters");
       return 2;
     }
-    if (reloadIntervalMillis < 10 || drainSeconds < 0 || port < 0 || adminPort < 0) {
-      System.err.println("error: --reload-interval-ms must be at least 10, ports and "
-          + "--drain-seconds not negative");
+    if (reloadIntervalMillis < 10 || drainSeconds < 0 || port < 0 || adminPort < 0
+        || eventLoops < 0) {
+      System.err.println("error: --reload-interval-ms must be at least 10, ports, "
+          + "--drain-seconds and --event-loops not negative");
       return 2;
     }
     if (!logFormat.equals("text") && !logFormat.equals("json")) {
@@ -154,7 +160,7 @@ public final class GatewayMain implements Callable<Integer> {
         accessLog, reloadIntervalMillis, drainSeconds,
         tlsCert == null ? null : new GatewaySettings.ServerTls(tlsCert, tlsKey, tlsClientCa),
         new GatewaySettings.LimiterTls(limiterTls, limiterTlsCa, limiterTlsCert, limiterTlsKey),
-        json);
+        json, eventLoops);
     GatewayServer server;
     try {
       server = GatewayServer.start(settings);

@@ -18,10 +18,11 @@ import java.nio.file.Path;
  * @param tls the adapter's own TLS (both ports); null: plaintext
  * @param limiterTls TLS to the limiter
  * @param jsonLogs lifecycle logs as JSON lines instead of text
+ * @param eventLoops the proxy's event loops (threads); 0: one per core
  */
 public record GatewaySettings(Path config, String bind, int port, int adminPort, String limiter,
     String adminToken, String accessLog, long reloadIntervalMillis, int drainSeconds,
-    ServerTls tls, LimiterTls limiterTls, boolean jsonLogs) {
+    ServerTls tls, LimiterTls limiterTls, boolean jsonLogs, int eventLoops) {
 
   /**
    * The adapter's own TLS, PEM files read again when they change.

@@ -117,24 +117,39 @@ public final class ProxyService implements HttpService {
   /** What one exchange did, for its metrics and access-log line. */
   private static final class Exchange {
     final long startNanos;
-    final Instant startTime = Instant.now();
+    /** The wall-clock start, read only when the access log is on. */
+    final Instant startTime;
     String requestId;
     String stage = NONE;
     String route = NONE;
     String cache;
     String limiter;
     String keyId;
-    String upstream;
+    /** The route whose upstreams were asked, null when none was; named in the access log. */
+    Route upstreamRoute;
     AtomicInteger inFlight;
 
-    Exchange(long startNanos) {
+    Exchange(long startNanos, Instant startTime) {
       this.startNanos = startNanos;
+      this.startTime = startTime;
     }
+  }
+
+  /** Each verdict's access-log label, computed once. */
+  private static final String[] VERDICT_LABELS = verdictLabels();
+
+  private static String[] verdictLabels() {
+    Verdict[] vs = Verdict.values();
+    String[] out = new String[vs.length];
+    for (Verdict v : vs) {
+      out[v.ordinal()] = v.name().toLowerCase(Locale.ROOT);
+    }
+    return out;
   }
 
   @Override
   public HttpResponse serve(ServiceRequestContext ctx, HttpRequest req) {
-    Exchange x = new Exchange(nanoClock.read());
+    Exchange x = new Exchange(nanoClock.read(), accessLog.enabled() ? Instant.now() : null);
     RequestHeaders h = req.headers();
     x.requestId = requestId(h.get(REQUEST_ID));
     ctx.log().whenComplete().thenAccept(log -> finish(ctx, x, log));
@@ -253,7 +268,7 @@ public final class ProxyService implements HttpService {
   private HttpResponse afterCheck(ServiceRequestContext ctx, HttpRequest req, GatewayConfig cfg,
       Match m, Decision d, Exchange x, boolean keySent) {
     CheckResponse check = d.response();
-    x.limiter = d.failure() == null ? d.verdict().name().toLowerCase(Locale.ROOT)
+    x.limiter = d.failure() == null ? VERDICT_LABELS[d.verdict().ordinal()]
         : "failed_" + d.failure();
     if (check != null && !check.getKeyId().isEmpty()) {
       x.keyId = check.getKeyId();
@@ -318,7 +333,7 @@ public final class ProxyService implements HttpService {
     }
 
     RequestHeaders upstreamHeaders = upstreamHeaders(ctx, cfg, m, h, x, check);
-    x.upstream = route.upstreams().size() == 1 ? route.upstreams().get(0).toString() : "pool";
+    x.upstreamRoute = route;
     String w = warning;
     HttpResponse res = upstreams.send(route, upstreamHeaders, req,
         status -> HttpResponse.of(errorHeaders(status),
@@ -638,7 +653,9 @@ public final class ProxyService implements HttpService {
     sb.append(",\"cache\":");
     AccessLog.quote(sb, x.cache);
     sb.append(",\"upstream\":");
-    AccessLog.quote(sb, x.upstream);
+    Route upstreamRoute = x.upstreamRoute;
+    AccessLog.quote(sb, upstreamRoute == null ? null : upstreamRoute.upstreams().size() == 1
+        ? upstreamRoute.upstreams().get(0).toString() : "pool");
     sb.append('}');
     accessLog.write(sb.toString());
   }

@@ -47,7 +47,10 @@ public final class UpstreamClient implements AutoCloseable {
   static final int REPLAYABLE_BODY_BYTES = 64 << 10;
 
   private final ClientFactory factory;
-  private final ConcurrentHashMap<Upstream, WebClient> clients = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Upstream, Target> clients = new ConcurrentHashMap<>();
+
+  /** An upstream's client and its authority ({@code host:port}), made once. */
+  private record Target(WebClient client, String authority) {}
   private final ConcurrentHashMap<String, AtomicInteger> nextUpstream = new ConcurrentHashMap<>();
 
   /** A client on Armeria's common event loops, the ones the proxy port serves on. */
@@ -141,15 +144,15 @@ public final class UpstreamClient implements AutoCloseable {
   private HttpResponse attempt(Route route, RequestHeaders headers,
       Function<RequestHeaders, HttpRequest> body, int start, int attempt,
       Function<HttpStatus, HttpResponse> errors) {
-    Upstream u = route.upstreams().get((start + attempt) % route.upstreams().size());
-    RequestHeadersBuilder b = headers.toBuilder().authority(u.host() + ":" + u.port());
+    Target t = target(route.upstreams().get((start + attempt) % route.upstreams().size()));
+    RequestHeadersBuilder b = headers.toBuilder().authority(t.authority());
     HttpRequest req = body.apply(b.build());
     RequestOptions options = RequestOptions.builder()
         .responseTimeoutMillis(route.timeoutMillis())
         // Responses stream through; their size is the upstream's business.
         .maxResponseLength(0)
         .build();
-    HttpResponse res = client(u).execute(req, options);
+    HttpResponse res = t.client().execute(req, options);
     return res.recover(cause -> {
       Throwable c = Exceptions.peel(cause);
       if (c instanceof UnprocessedRequestException && attempt < route.retries()) {
@@ -170,10 +173,14 @@ public final class UpstreamClient implements AutoCloseable {
     return HttpStatus.BAD_GATEWAY;
   }
 
-  private WebClient client(Upstream u) {
-    return clients.computeIfAbsent(u, x -> WebClient.builder(
-        x.scheme().equals("h2c") ? SessionProtocol.H2C : SessionProtocol.H1C,
-        Endpoint.of(x.host(), x.port())).factory(factory).build());
+  private Target target(Upstream u) {
+    Target t = clients.get(u);
+    if (t == null) {
+      t = clients.computeIfAbsent(u, x -> new Target(WebClient.builder(
+          x.scheme().equals("h2c") ? SessionProtocol.H2C : SessionProtocol.H1C,
+          Endpoint.of(x.host(), x.port())).factory(factory).build(), x.host() + ":" + x.port()));
+    }
+    return t;
   }
 
   @Override

@@ -12,15 +12,21 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.tollgate.limiter.testing.FreePorts;
 import io.tollgate.limiter.testing.LimiterProcess;
 import io.tollgate.limiter.testing.RlsClient;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine.Option;
 
 /** The limiter as its users run it: its own JVM, flags, exit codes and signals. */
 class LimiterProcessTest {
@@ -40,10 +46,24 @@ class LimiterProcessTest {
   void helpListsEveryFlag() throws Exception {
     LimiterProcess.Result r = LimiterProcess.run(Duration.ofSeconds(30), "--help");
     assertEquals(0, r.exitCode(), r.output());
-    for (String flag : new String[] {"--config", "--grpc-port", "RL_GRPC_PORT", "--http-port",
-        "RL_HTTP_PORT", "--cluster-port", "RL_CLUSTER_PORT", "--members", "RL_MEMBERS",
-        "--cluster-name", "RL_CLUSTER_NAME", "--bind", "--response-headers", "--near-limit-ratio",
-        "--shadow-mode", "--reload-interval-ms", "--drain-seconds"}) {
+    // Every option Settings declares, and the RL_ variable its default reads, so that a new flag
+    // cannot be left out of --help unnoticed.
+    List<String> expected = new ArrayList<>();
+    for (Field field : Settings.class.getDeclaredFields()) {
+      Option option = field.getAnnotation(Option.class);
+      if (option == null || option.hidden()) {
+        continue;
+      }
+      expected.add(Arrays.stream(option.names()).max(Comparator.comparingInt(String::length))
+          .orElseThrow());
+      Matcher env = Pattern.compile("\\$\\{env:(RL_[A-Z0-9_]+)").matcher(option.defaultValue());
+      if (env.find()) {
+        expected.add(env.group(1));
+      }
+    }
+    assertTrue(expected.contains("--over-limit-cache-size"), expected.toString());
+    assertTrue(expected.contains("RL_GRPC_PORT"), expected.toString());
+    for (String flag : expected) {
       assertTrue(r.output().contains(flag), "--help lacks " + flag + ":\n" + r.output());
     }
   }

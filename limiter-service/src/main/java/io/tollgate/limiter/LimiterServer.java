@@ -22,6 +22,7 @@ import io.tollgate.limiter.config.ConfigWatcher;
 import io.tollgate.limiter.config.LoadedConfig;
 import io.tollgate.limiter.decide.Counters;
 import io.tollgate.limiter.decide.DistinctValueCap;
+import io.tollgate.limiter.grid.GridConfig;
 import io.tollgate.limiter.grid.HazelcastCatalog;
 import io.tollgate.limiter.grid.PartitionedLimitStore;
 import io.tollgate.limiter.http.AdminEndpoints;
@@ -128,7 +129,7 @@ public final class LimiterServer {
     if ("kubernetes".equals(settings.discovery)) {
       GridMember.discoverOnKubernetes(config, settings.kubernetesServiceDns, settings.clusterPort);
     }
-    HazelcastCatalog.configure(config, database.plans(), database.keys(),
+    GridConfig.configureCatalog(config, database.plans(), database.keys(),
         quotaRepository, new CatalogStore.Listener() {
           // Notices can arrive while the member starts, before the catalog exists: then there is
           // nothing cached to drop yet.

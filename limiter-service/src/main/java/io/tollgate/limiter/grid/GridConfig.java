@@ -4,18 +4,24 @@ import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
 import com.hazelcast.config.JavaSerializationFilterConfig;
 import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MapStoreConfig;
+import com.hazelcast.config.MapStoreConfig.InitialLoadMode;
 import com.hazelcast.config.SerializationConfig;
 import com.hazelcast.core.ManagedContext;
 import io.tollgate.limiter.algorithm.WallClock;
+import io.tollgate.limiter.persist.KeyRepository;
+import io.tollgate.limiter.persist.PlanRepository;
+import io.tollgate.limiter.persist.QuotaRepository;
+import io.tollgate.limiter.store.CatalogStore;
 import java.util.HashSet;
 import java.util.Set;
 
 /**
  * The grid's part of a member's configuration, in one place: the maps of limit state and RLQS
  * shares, every serializer factory of this package's data, the Java serialization filter, and
- * the managed context that gives processors the member's clock. The plan catalog's maps and
- * serializers are added by {@link HazelcastCatalog#configure}; their factory id is checked here
- * with the others.
+ * the managed context that gives processors the member's clock ({@link #configure}); and the
+ * plan catalog's maps with their database stores ({@link #configureCatalog}), added by the server,
+ * which owns the repositories.
  */
 public final class GridConfig {
 
@@ -77,6 +83,46 @@ public final class GridConfig {
       ShareGrid.initialize(o, clock);
       return o;
     });
+  }
+
+  /**
+   * Adds the catalog's maps, their database stores and serializers to a member's config, and the
+   * listener that change notices reach on this member.
+   */
+  public static void configureCatalog(Config config, PlanRepository planRepository,
+      KeyRepository keyRepository, QuotaRepository quotaRepository, CatalogStore.Listener listener) {
+    CatalogSerialization.register(config);
+    config.addMapConfig(new MapConfig(HazelcastCatalog.PLANS_MAP)
+        .setBackupCount(1)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new WriteThroughMapStore<>(planRepository::load,
+                planRepository::store, planRepository::delete))
+            .setWriteDelaySeconds(0)
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
+    config.addMapConfig(new MapConfig(HazelcastCatalog.KEYS_MAP)
+        .setBackupCount(1)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new WriteThroughMapStore<>(keyRepository::load,
+                keyRepository::store, keyRepository::delete))
+            .setWriteDelaySeconds(0)
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
+    config.addMapConfig(new MapConfig(HazelcastCatalog.QUOTAS_MAP)
+        .setBackupCount(1)
+        .setAsyncBackupCount(0)
+        .setInMemoryFormat(InMemoryFormat.OBJECT)
+        .setStatisticsEnabled(true)
+        .setMapStoreConfig(new MapStoreConfig()
+            .setEnabled(true)
+            .setImplementation(new QuotaMapStore(quotaRepository))
+            .setWriteDelaySeconds(HazelcastCatalog.WRITE_DELAY_SECONDS)
+            .setWriteBatchSize(500)
+            .setWriteCoalescing(true)
+            .setInitialLoadMode(InitialLoadMode.LAZY)));
+    config.getUserContext().put(CatalogChanged.LISTENER, listener);
   }
 
   /**

@@ -1,11 +1,7 @@
 package io.tollgate.limiter.grid;
 
 import com.hazelcast.cluster.Member;
-import com.hazelcast.config.Config;
-import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.MapStoreConfig;
-import com.hazelcast.config.MapStoreConfig.InitialLoadMode;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.tollgate.limiter.algorithm.CalendarQuota;
@@ -81,7 +77,7 @@ public final class HazelcastCatalog implements CatalogStore {
   private final KeyRepository keyRepository;
 
   /**
-   * Creates the catalog over a member configured by {@link #configure}, reading listings and
+   * Creates the catalog over a member configured by {@link GridConfig#configureCatalog}, reading listings and
    * usage reports from the repositories.
    */
   public HazelcastCatalog(HazelcastInstance member, PlanRepository planRepository,
@@ -94,46 +90,6 @@ public final class HazelcastCatalog implements CatalogStore {
     this.quotaStates = member.getMap(QUOTAS_MAP);
     this.quotas = new HazelcastLimitStore(member, QUOTAS_MAP);
     this.quotaRepository = quotaRepository;
-  }
-
-  /**
-   * Adds the catalog's maps, their database stores and serializers to a member's config, and the
-   * listener that change notices reach on this member.
-   */
-  public static void configure(Config config, PlanRepository planRepository,
-      KeyRepository keyRepository, QuotaRepository quotaRepository, Listener listener) {
-    CatalogSerialization.register(config);
-    config.addMapConfig(new MapConfig(PLANS_MAP)
-        .setBackupCount(1)
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setMapStoreConfig(new MapStoreConfig()
-            .setEnabled(true)
-            .setImplementation(new WriteThroughMapStore<>(planRepository::load,
-                planRepository::store, planRepository::delete))
-            .setWriteDelaySeconds(0)
-            .setInitialLoadMode(InitialLoadMode.LAZY)));
-    config.addMapConfig(new MapConfig(KEYS_MAP)
-        .setBackupCount(1)
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setMapStoreConfig(new MapStoreConfig()
-            .setEnabled(true)
-            .setImplementation(new WriteThroughMapStore<>(keyRepository::load,
-                keyRepository::store, keyRepository::delete))
-            .setWriteDelaySeconds(0)
-            .setInitialLoadMode(InitialLoadMode.LAZY)));
-    config.addMapConfig(new MapConfig(QUOTAS_MAP)
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setStatisticsEnabled(true)
-        .setMapStoreConfig(new MapStoreConfig()
-            .setEnabled(true)
-            .setImplementation(new QuotaMapStore(quotaRepository))
-            .setWriteDelaySeconds(WRITE_DELAY_SECONDS)
-            .setWriteBatchSize(500)
-            .setWriteCoalescing(true)
-            .setInitialLoadMode(InitialLoadMode.LAZY)));
-    config.getUserContext().put(CatalogChanged.LISTENER, listener);
   }
 
   @Override

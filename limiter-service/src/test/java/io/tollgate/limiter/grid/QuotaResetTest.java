@@ -77,7 +77,7 @@ class QuotaResetTest {
     int port = FreePorts.next();
     Config config = GridMember.config("quota-reset-" + UUID.randomUUID(), "127.0.0.1", port,
         List.of("127.0.0.1:" + port), clock);
-    HazelcastCatalog.configure(config, db.plans(), db.keys(), db.quotas(),
+    GridConfig.configureCatalog(config, db.plans(), db.keys(), db.quotas(),
         new CatalogStore.Listener() {
           @Override
           public void keyChanged(String hash) {}

@@ -2,11 +2,13 @@ package io.tollgate.limiter;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.core.HazelcastInstance;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.tollgate.api.v1.CheckServiceGrpc;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.AdminServiceImpl;
@@ -50,6 +52,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -191,10 +194,13 @@ public final class LimiterServer {
         RlqsOptions.of(settings.rlqsUnmatchedDenyAll(), settings.rlqsMinTtlMillis * 1_000_000L,
             settings.nearLimitRatio), clock::epochNanos);
 
-    // Calls only match rules in memory and hand off to the grid, so a small fixed pool suffices:
-    // a burst of calls queues instead of growing threads, and past --grpc-max-queued waiting
-    // calls a new call is answered RESOURCE_EXHAUSTED (CallAdmission).
-    admission = new CallAdmission(settings.grpcThreads(), settings.grpcMaxQueued);
+    // Decisions (Envoy's ShouldRateLimit, the plan Check) only match rules in memory and hand
+    // off to the grid: they run on the transport thread. Every other call (admin, RLQS streams,
+    // health) goes to a small fixed pool: a burst queues instead of growing threads, and past
+    // --grpc-max-queued waiting calls a new call is answered RESOURCE_EXHAUSTED (CallAdmission).
+    admission = new CallAdmission(settings.grpcThreads(), settings.grpcMaxQueued, Set.of(
+        RateLimitServiceGrpc.getShouldRateLimitMethod().getFullMethodName(),
+        CheckServiceGrpc.getCheckMethod().getFullMethodName()));
     metrics.functionCounter("ratelimit.grpc.calls_refused",
         "gRPC calls answered RESOURCE_EXHAUSTED because the call queue was full",
         a -> ((CallAdmission) a).refusedCalls(), admission);

@@ -176,7 +176,8 @@ public final class Settings {
   int httpMaxConnections;
 
   @Option(names = "--grpc-threads", defaultValue = "${env:RL_GRPC_THREADS:-0}",
-      description = "gRPC: threads that run calls; 0 for max(2, cores) (RL_GRPC_THREADS, default "
+      description = "gRPC: threads that run calls other than decisions (admin, RLQS, health); 0 "
+          + "for max(2, cores) (RL_GRPC_THREADS, default "
           + "${DEFAULT-VALUE}).")
   int grpcThreads;
 

@@ -6,6 +6,7 @@ import io.grpc.ServerCallExecutorSupplier;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -17,6 +18,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * The gRPC call pool and its admission: a fixed pool of threads with at most {@code maxQueued}
  * tasks waiting; a call that arrives while the queue is full is answered
  * {@code RESOURCE_EXHAUSTED} at once and costs no pool thread.
+ *
+ * <p>Decisions skip the pool. The methods named as non-blocking (Envoy's
+ * {@code ShouldRateLimit}, the plan {@code Check}) only match rules in memory and hand their
+ * counters to the grid, so they run on the transport thread that read them: no queue, no
+ * wake-up of a pool thread (at a steady few thousand calls a second that hand-off cost more CPU
+ * than the rest of the handler), and they are answered even while the pool is busy or its queue
+ * is full. Their number in flight is bounded by the connection's stream limit and the grid's
+ * per-partition queues, as it already was once a pool thread had handed them to the grid.
  *
  * <p>Implementation notes. The server runs with grpc-java's direct executor and this class as its
  * {@link ServerCallExecutorSupplier}: grpc-java asks for each call's executor on the transport
@@ -37,6 +46,7 @@ public final class CallAdmission implements ServerCallExecutorSupplier, AutoClos
 
   private final ThreadPoolExecutor pool;
   private final int maxQueued;
+  private final Set<String> nonBlocking;
   private final AtomicLong refused = new AtomicLong();
 
   /**
@@ -44,7 +54,18 @@ public final class CallAdmission implements ServerCallExecutorSupplier, AutoClos
    * @param maxQueued tasks that may wait for a thread before calls are refused
    */
   public CallAdmission(int threads, int maxQueued) {
+    this(threads, maxQueued, Set.of());
+  }
+
+  /**
+   * @param threads pool threads
+   * @param maxQueued tasks that may wait for a thread before calls are refused
+   * @param nonBlocking full names of methods whose handlers never block (they only hand work to
+   *     other threads and return): run on the transport thread, never queued nor refused here
+   */
+  public CallAdmission(int threads, int maxQueued, Set<String> nonBlocking) {
     this.maxQueued = maxQueued;
+    this.nonBlocking = Set.copyOf(nonBlocking);
     this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
         new LinkedBlockingQueue<>(), r -> {
           Thread t = new Thread(r, "tollgate-grpc");
@@ -56,6 +77,9 @@ public final class CallAdmission implements ServerCallExecutorSupplier, AutoClos
   @Override
   public <Q, R> Executor getExecutor(ServerCall<Q, R> call, Metadata headers) {
     headers.discardAll(REFUSED);
+    if (nonBlocking.contains(call.getMethodDescriptor().getFullMethodName())) {
+      return TRANSPORT_THREAD;
+    }
     if (pool.getQueue().size() >= maxQueued) {
       headers.put(REFUSED, "1");
       return TRANSPORT_THREAD;

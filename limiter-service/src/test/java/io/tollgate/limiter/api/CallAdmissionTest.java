@@ -1,6 +1,7 @@
 package io.tollgate.limiter.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,10 +18,14 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitResponse;
+import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitServiceGrpc;
 import io.grpc.stub.StreamObserver;
 import io.tollgate.limiter.testing.Awaits;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -89,6 +94,68 @@ class CallAdmissionTest {
           .check(HealthCheckRequest.getDefaultInstance()).getStatus());
     } finally {
       service.release.countDown();
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      admission.close();
+    }
+  }
+
+  /** Answers at once, noting the thread it ran on. */
+  private static final class Immediate extends RateLimitServiceGrpc.RateLimitServiceImplBase {
+    volatile String thread;
+
+    @Override
+    public void shouldRateLimit(RateLimitRequest request,
+        StreamObserver<RateLimitResponse> out) {
+      thread = Thread.currentThread().getName();
+      out.onNext(RateLimitResponse.newBuilder()
+          .setOverallCode(RateLimitResponse.Code.OK).build());
+      out.onCompleted();
+    }
+  }
+
+  @Test
+  void decisionsRunOnTheTransportThreadAndAreAnsweredWhileThePoolIsFull() throws Exception {
+    Blocking blocking = new Blocking();
+    Immediate decisions = new Immediate();
+    CallAdmission admission = new CallAdmission(1, 1, Set.of(
+        RateLimitServiceGrpc.getShouldRateLimitMethod().getFullMethodName()));
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .directExecutor().callExecutor(admission).addService(blocking).addService(decisions)
+        .intercept(admission.interceptor()).build().start();
+    ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
+        .usePlaintext().build();
+    try {
+      // The pool's one thread is held and its queue is full: other calls are refused...
+      HealthGrpc.HealthFutureStub stub = HealthGrpc.newFutureStub(channel)
+          .withDeadlineAfter(30, TimeUnit.SECONDS);
+      ListenableFuture<HealthCheckResponse> held = stub.check(
+          HealthCheckRequest.getDefaultInstance());
+      assertTrue(blocking.entered.await(10, TimeUnit.SECONDS));
+      ListenableFuture<HealthCheckResponse> queued = stub.check(
+          HealthCheckRequest.getDefaultInstance());
+      Awaits.await("the second call queued", Duration.ofSeconds(10),
+          () -> admission.queuedTasks() == 1);
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+              .check(HealthCheckRequest.getDefaultInstance()));
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
+
+      // ...and a decision is still answered, on the thread that read it, not the pool's.
+      for (int i = 0; i < 3; i++) {
+        RateLimitResponse r = RateLimitServiceGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
+            .shouldRateLimit(RateLimitRequest.newBuilder().setDomain("d").build());
+        assertEquals(RateLimitResponse.Code.OK, r.getOverallCode());
+      }
+      assertFalse(decisions.thread.startsWith("tollgate-grpc"), decisions.thread);
+      assertEquals(1, admission.refusedCalls());
+
+      blocking.release.countDown();
+      assertEquals(ServingStatus.SERVING, held.get(10, TimeUnit.SECONDS).getStatus());
+      assertEquals(ServingStatus.SERVING, queued.get(10, TimeUnit.SECONDS).getStatus());
+    } finally {
+      blocking.release.countDown();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       admission.close();

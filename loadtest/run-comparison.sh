@@ -20,7 +20,8 @@
 # Environment: JAVA (default java), SERVER_HEAP (default 512m), GATEWAY_CMD (see below),
 #   BASELINE_ADAPTER_JAR (another adapter jar, run beside the current one as
 #   gateway-adapter-baseline in the HTTP scenarios, e.g. the jar of an earlier commit),
-#   ADAPTER_JFR=1 (the adapters record a JFR profile into the logs directory).
+#   ADAPTER_JFR=1 (the adapters record a JFR profile into the logs directory),
+#   LIMITER_JFR=1 (the Tollgate members do the same: where a decision's CPU goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
     --soak) SOAK=1 ;;
     --soak-minutes) SOAK_MINUTES=$2; shift ;;
     --soak-interval) SOAK_INTERVAL=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -222,6 +223,12 @@ if [ "$QUICK" = 1 ]; then
   # with C1 only and collect with one thread, so they are ready sooner.
   JVM+=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC)
 fi
+limiter_jvm() { # name: the JVM command line of one Tollgate member
+  LIMITER_JVM=("${JVM[@]}")
+  if [ "${LIMITER_JFR:-0}" = 1 ]; then
+    LIMITER_JVM+=("-XX:StartFlightRecording=filename=$LOGS/$1.jfr,settings=profile,dumponexit=true")
+  fi
+}
 start() { # name, command...
   local name=$1; shift
   "$@" > "$LOGS/$name.log" 2>&1 &
@@ -232,17 +239,20 @@ echo "== starting servers (logs in $LOGS)"
 # Quick mode leaves out the second echo (the same server with other gRPC settings) to save time.
 [ "$QUICK" = 1 ] && unset 'NEED[echo-default]'
 if needed tollgate; then
-  start tollgate "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-1" \
+  limiter_jvm tollgate
+  start tollgate "${LIMITER_JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-1" \
     --grpc-port "$TG_GRPC" --http-port "$TG_HTTP" --cluster-port "$TG_CLUSTER"
 fi
 if needed tollgate-2members; then
   MEMBERS=127.0.0.1:$TG2A_CLUSTER,127.0.0.1:$TG2B_CLUSTER
   # Separate database directories: two members started at the same moment on one shared directory
   # raced for H2's lock here ("Locked by another process"), and the second failed to start.
-  start tollgate2a "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2a" \
+  limiter_jvm tollgate2a
+  start tollgate2a "${LIMITER_JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2a" \
     --grpc-port "$TG2A_GRPC" --http-port "$TG2A_HTTP" --cluster-port "$TG2A_CLUSTER" \
     --members "$MEMBERS" --cluster-name loadtest-2
-  start tollgate2b "${JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2b" \
+  limiter_jvm tollgate2b
+  start tollgate2b "${LIMITER_JVM[@]}" -jar "$LIMITER_JAR" --config "$CONFIG" --data-dir "$WORK/data-2b" \
     --grpc-port "$TG2B_GRPC" --http-port "$TG2B_HTTP" --cluster-port "$TG2B_CLUSTER" \
     --members "$MEMBERS" --cluster-name loadtest-2
 fi

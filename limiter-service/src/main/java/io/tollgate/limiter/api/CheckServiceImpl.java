@@ -4,7 +4,7 @@ import io.grpc.stub.StreamObserver;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.api.v1.CheckServiceGrpc;
-import io.tollgate.limiter.service.PlanCheck;
+import io.tollgate.limiter.protocol.PlanCheck;
 
 /** {@code tollgate.v1.CheckService}: completes from the grid's callback, never blocking. */
 public final class CheckServiceImpl extends CheckServiceGrpc.CheckServiceImplBase {

@@ -7,7 +7,7 @@ import io.grpc.stub.StreamObserver;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
-import io.tollgate.limiter.service.RateLimitService;
+import io.tollgate.limiter.protocol.RateLimitService;
 
 /**
  * Envoy's {@code envoy.service.ratelimit.v3.RateLimitService}. The call completes from the grid's

@@ -11,7 +11,7 @@ import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
 import io.tollgate.limiter.service.InvalidRequestException;
-import io.tollgate.limiter.service.RateLimitService;
+import io.tollgate.limiter.protocol.RateLimitService;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;

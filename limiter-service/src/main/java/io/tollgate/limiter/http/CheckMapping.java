@@ -3,7 +3,7 @@ package io.tollgate.limiter.http;
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.tollgate.limiter.service.InvalidRequestException;
-import io.tollgate.limiter.service.RequestValidator;
+import io.tollgate.limiter.protocol.RequestValidator;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;

@@ -9,7 +9,7 @@ import io.tollgate.limiter.api.StatusMapping;
 import io.tollgate.limiter.metrics.LimiterMetrics;
 import io.tollgate.limiter.metrics.LimiterMetrics.Outcome;
 import io.tollgate.limiter.metrics.LimiterMetrics.Transport;
-import io.tollgate.limiter.service.RateLimitService;
+import io.tollgate.limiter.protocol.RateLimitService;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;

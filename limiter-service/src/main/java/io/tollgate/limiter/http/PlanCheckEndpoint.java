@@ -5,7 +5,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
 import io.tollgate.limiter.api.StatusMapping;
-import io.tollgate.limiter.service.PlanCheck;
+import io.tollgate.limiter.protocol.PlanCheck;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;

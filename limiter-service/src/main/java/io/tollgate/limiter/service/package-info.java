@@ -1,7 +1,8 @@
 /**
- * Envoy's rate-limit decision: validates a {@code RateLimitRequest}, matches its descriptors
- * against the current rules, asks the store for every limit at once, and builds the
- * {@code RateLimitResponse}. Shared by the gRPC API and the HTTP {@code /json} endpoint; knows
- * nothing of either transport nor of Hazelcast.
+ * Usage plans and API keys as the operator manages them, free of any protocol's messages: the
+ * {@link io.tollgate.limiter.service.Catalog} every member reads plans and keys from, the admin
+ * operations on them ({@link io.tollgate.limiter.service.PlanAdmin}), the decision settings
+ * ({@link io.tollgate.limiter.service.ServiceOptions}) and the errors a bad request raises.
+ * Knows nothing of gRPC, HTTP or Hazelcast.
  */
 package io.tollgate.limiter.service;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
-import io.tollgate.limiter.service.RequestValidator;
+import io.tollgate.limiter.protocol.RequestValidator;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.tollgate.limiter.service;
+package io.tollgate.limiter.protocol;
 
 import static io.tollgate.limiter.testing.PlanClient.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;

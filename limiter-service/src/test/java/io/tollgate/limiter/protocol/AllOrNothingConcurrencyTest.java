@@ -1,4 +1,4 @@
-package io.tollgate.limiter.service;
+package io.tollgate.limiter.protocol;
 
 import static io.tollgate.limiter.testing.Requests.descriptor;
 import static io.tollgate.limiter.testing.Requests.request;

@@ -1,4 +1,4 @@
-package io.tollgate.limiter.service;
+package io.tollgate.limiter.protocol;
 
 import com.google.protobuf.Duration;
 import io.opentelemetry.api.common.AttributeKey;
@@ -21,6 +21,8 @@ import io.tollgate.limiter.plan.Quota;
 import io.tollgate.limiter.plan.StageSettings;
 import io.tollgate.limiter.plan.Throttle;
 import io.tollgate.limiter.plan.UsagePlan;
+import io.tollgate.limiter.service.Catalog;
+import io.tollgate.limiter.service.InvalidRequestException;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
 import io.tollgate.limiter.tracing.DecisionTracing;

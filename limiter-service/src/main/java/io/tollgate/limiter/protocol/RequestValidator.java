@@ -1,8 +1,9 @@
-package io.tollgate.limiter.service;
+package io.tollgate.limiter.protocol;
 
 import io.envoyproxy.envoy.extensions.common.ratelimit.v3.RateLimitDescriptor;
 import io.envoyproxy.envoy.service.ratelimit.v3.RateLimitRequest;
 import io.envoyproxy.envoy.type.v3.RateLimitUnit;
+import io.tollgate.limiter.service.InvalidRequestException;
 import java.nio.charset.StandardCharsets;
 
 /**

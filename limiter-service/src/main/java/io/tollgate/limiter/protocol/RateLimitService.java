@@ -1,4 +1,4 @@
-package io.tollgate.limiter.service;
+package io.tollgate.limiter.protocol;
 
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
@@ -17,6 +17,8 @@ import io.tollgate.limiter.rule.DescriptorView;
 import io.tollgate.limiter.rule.LimitUnit;
 import io.tollgate.limiter.rule.RateLimitRule;
 import io.tollgate.limiter.rule.RuleSet;
+import io.tollgate.limiter.service.InvalidRequestException;
+import io.tollgate.limiter.service.ServiceOptions;
 import io.tollgate.limiter.store.LimitStore;
 import io.tollgate.limiter.store.StoreUnavailableException;
 import io.tollgate.limiter.tracing.DecisionTracing;

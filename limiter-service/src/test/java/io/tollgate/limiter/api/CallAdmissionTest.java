@@ -25,6 +25,7 @@ import io.grpc.stub.StreamObserver;
 import io.tollgate.limiter.testing.Awaits;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -63,15 +64,8 @@ class CallAdmissionTest {
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
         .usePlaintext().build();
     try {
-      HealthGrpc.HealthFutureStub stub = HealthGrpc.newFutureStub(channel)
-          .withDeadlineAfter(30, TimeUnit.SECONDS);
-      ListenableFuture<HealthCheckResponse> first = stub.check(
-          HealthCheckRequest.getDefaultInstance());
-      assertTrue(service.entered.await(10, TimeUnit.SECONDS));
-      ListenableFuture<HealthCheckResponse> second = stub.check(
-          HealthCheckRequest.getDefaultInstance());
-      Awaits.await("the second call queued", Duration.ofSeconds(10),
-          () -> admission.queuedTasks() == 1);
+      List<ListenableFuture<HealthCheckResponse>> held = holdThePoolAndFillItsQueue(
+          service, admission, channel);
 
       // A client cannot pass the marker itself to get someone refused, nor to skip the queue.
       Metadata spoof = new Metadata();
@@ -85,8 +79,9 @@ class CallAdmissionTest {
       assertEquals(1, admission.refusedCalls());
 
       service.release.countDown();
-      assertEquals(ServingStatus.SERVING, first.get(10, TimeUnit.SECONDS).getStatus());
-      assertEquals(ServingStatus.SERVING, second.get(10, TimeUnit.SECONDS).getStatus());
+      for (ListenableFuture<HealthCheckResponse> call : held) {
+        assertEquals(ServingStatus.SERVING, call.get(10, TimeUnit.SECONDS).getStatus());
+      }
       // With the queue empty again, calls are admitted, the spoofed marker or not.
       assertEquals(ServingStatus.SERVING, HealthGrpc.newBlockingStub(channel)
           .withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -127,15 +122,8 @@ class CallAdmissionTest {
         .usePlaintext().build();
     try {
       // The pool's one thread is held and its queue is full: other calls are refused...
-      HealthGrpc.HealthFutureStub stub = HealthGrpc.newFutureStub(channel)
-          .withDeadlineAfter(30, TimeUnit.SECONDS);
-      ListenableFuture<HealthCheckResponse> held = stub.check(
-          HealthCheckRequest.getDefaultInstance());
-      assertTrue(blocking.entered.await(10, TimeUnit.SECONDS));
-      ListenableFuture<HealthCheckResponse> queued = stub.check(
-          HealthCheckRequest.getDefaultInstance());
-      Awaits.await("the second call queued", Duration.ofSeconds(10),
-          () -> admission.queuedTasks() == 1);
+      List<ListenableFuture<HealthCheckResponse>> held = holdThePoolAndFillItsQueue(
+          blocking, admission, channel);
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
           () -> HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
               .check(HealthCheckRequest.getDefaultInstance()));
@@ -152,13 +140,32 @@ class CallAdmissionTest {
       assertEquals(1, admission.refusedCalls());
 
       blocking.release.countDown();
-      assertEquals(ServingStatus.SERVING, held.get(10, TimeUnit.SECONDS).getStatus());
-      assertEquals(ServingStatus.SERVING, queued.get(10, TimeUnit.SECONDS).getStatus());
+      for (ListenableFuture<HealthCheckResponse> call : held) {
+        assertEquals(ServingStatus.SERVING, call.get(10, TimeUnit.SECONDS).getStatus());
+      }
     } finally {
       blocking.release.countDown();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       admission.close();
     }
+  }
+
+  /**
+   * With a pool of one thread and a queue of one: one call holds the thread, a second waits in
+   * the queue. Answers both calls, still open.
+   */
+  private static List<ListenableFuture<HealthCheckResponse>> holdThePoolAndFillItsQueue(
+      Blocking service, CallAdmission admission, ManagedChannel channel) throws Exception {
+    HealthGrpc.HealthFutureStub stub = HealthGrpc.newFutureStub(channel)
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
+    ListenableFuture<HealthCheckResponse> running = stub.check(
+        HealthCheckRequest.getDefaultInstance());
+    assertTrue(service.entered.await(10, TimeUnit.SECONDS));
+    ListenableFuture<HealthCheckResponse> queued = stub.check(
+        HealthCheckRequest.getDefaultInstance());
+    Awaits.await("the second call queued", Duration.ofSeconds(10),
+        () -> admission.queuedTasks() == 1);
+    return List.of(running, queued);
   }
 }

@@ -11,6 +11,8 @@
 # Options: --rounds N, --warmup S, --duration S (measured), --concurrency C, --keys N,
 #          --cpu-rate R (fixed rate of the CPU scenario; default half of the slowest closed-loop
 #            maximum among the fixed-rate servers, measured in round 1),
+#          --http-rate R (rate of http-half-load; default half of the slowest closed-loop
+#            maximum among nginx-auth and the adapters, measured in round 1),
 #          --only S1,S2 (run only these scenarios, and start only the servers they need; a
 #            scenario whose rate comes from another's run brings that one along),
 #          --soak-minutes M (default 10), --soak-interval S (seconds per soak summary; default 60),
@@ -33,6 +35,7 @@ DURATION=20
 CONCURRENCY=64
 KEYS=100000
 CPU_RATE=""
+HTTP_RATE=""
 FORCE_BUILD=0
 ONLY=""
 SOAK=0
@@ -47,12 +50,13 @@ while [ $# -gt 0 ]; do
     --concurrency) CONCURRENCY=$2; shift ;;
     --keys) KEYS=$2; shift ;;
     --cpu-rate) CPU_RATE=$2; shift ;;
+    --http-rate) HTTP_RATE=$2; shift ;;
     --build) FORCE_BUILD=1 ;;
     --only) ONLY=$2; shift ;;
     --soak) SOAK=1 ;;
     --soak-minutes) SOAK_MINUTES=$2; shift ;;
     --soak-interval) SOAK_INTERVAL=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -738,15 +742,33 @@ for round in $(seq 1 "$ROUNDS"); do
         "$round" "${CLOSED[@]}" --keys "uniform:$KEYS"
     done
   fi
-  # 8: added latency at half load: open loop at half of the direct upstream's maximum (round 1).
+  # 8: added latency at half load, every HTTP server at one rate: half of the slowest closed-loop
+  # maximum (round 1) among the servers that ask the limiter before each request (nginx-auth and
+  # the adapters), so that each of them runs at half load or below and keeps up. Half of the
+  # direct upstream's maximum was above what either could do with a check per request here.
   if selected http-half-load; then
-    if [ -z "${HALF_HTTP:-}" ]; then
-      UP_FILE=$(ls "$RUNS"/*-http-proxy-upstream-direct-r1.json | head -1)
-      HALF_HTTP=$(half_of "$(throughput_of "$UP_FILE")")
+    if [ -z "$HTTP_RATE" ]; then
+      SLOWEST="" SLOWEST_MAX=""
+      CHECKING=$(present nginx-auth gateway-adapter gateway-adapter-baseline)
+      for s in ${CHECKING:-upstream-direct}; do
+        f=$(ls "$RUNS"/*-http-proxy-"$s"-r1.json 2>/dev/null | head -1)
+        [ -n "$f" ] || continue
+        t=$(throughput_of "$f")
+        if [ -z "$SLOWEST" ] || awk -v a="$t" -v b="$SLOWEST_MAX" 'BEGIN { exit !(a < b) }'; then
+          SLOWEST=$s SLOWEST_MAX=$t
+        fi
+      done
+      if [ -z "$SLOWEST" ]; then
+        echo "error: no closed-loop HTTP maximum to choose the half-load rate from (use --http-rate)" >&2
+        exit 1
+      fi
+      HTTP_RATE=$(half_of "$SLOWEST_MAX")
+      HTTP_RATE_WHY="half of $SLOWEST's closed-loop maximum, $(printf '%.0f' "$SLOWEST_MAX") req/s"
+      echo "== HTTP half load: $HTTP_RATE req/s ($HTTP_RATE_WHY, the slowest of ${CHECKING:-upstream-direct})"
     fi
     for s in $(rotate "$round" $HTTP_SERVERS); do
-      run http-half-load "open loop over HTTP at half of the direct upstream's maximum ($HALF_HTTP req/s)" \
-        "$s" "$round" --mode open --rate "$HALF_HTTP" --keys "uniform:$KEYS"
+      run http-half-load "open loop over HTTP at $HTTP_RATE req/s (${HTTP_RATE_WHY:-given})" \
+        "$s" "$round" --mode open --rate "$HTTP_RATE" --keys "uniform:$KEYS"
     done
   fi
 done

@@ -751,7 +751,7 @@ for round in $(seq 1 "$ROUNDS"); do
       SLOWEST="" SLOWEST_MAX=""
       CHECKING=$(present nginx-auth gateway-adapter gateway-adapter-baseline)
       for s in ${CHECKING:-upstream-direct}; do
-        f=$(ls "$RUNS"/*-http-proxy-"$s"-r1.json 2>/dev/null | head -1)
+        f=$(ls "$RUNS"/*-http-proxy-"$s"-r1.json 2>/dev/null | head -1) || true
         [ -n "$f" ] || continue
         t=$(throughput_of "$f")
         if [ -z "$SLOWEST" ] || awk -v a="$t" -v b="$SLOWEST_MAX" 'BEGIN { exit !(a < b) }'; then
@@ -764,7 +764,7 @@ for round in $(seq 1 "$ROUNDS"); do
       fi
       HTTP_RATE=$(half_of "$SLOWEST_MAX")
       HTTP_RATE_WHY="half of $SLOWEST's closed-loop maximum, $(printf '%.0f' "$SLOWEST_MAX") req/s"
-      echo "== HTTP half load: $HTTP_RATE req/s ($HTTP_RATE_WHY, the slowest of ${CHECKING:-upstream-direct})"
+      echo "== HTTP half load: $HTTP_RATE req/s ($HTTP_RATE_WHY, the slowest of $(echo ${CHECKING:-upstream-direct} | tr ' ' ','))"
     fi
     for s in $(rotate "$round" $HTTP_SERVERS); do
       run http-half-load "open loop over HTTP at $HTTP_RATE req/s (${HTTP_RATE_WHY:-given})" \

@@ -1,28 +1,19 @@
 package io.tollgate.gateway;
 
-import com.linecorp.armeria.client.ClientFactory;
-import com.linecorp.armeria.client.ClientFactoryBuilder;
-import com.linecorp.armeria.client.ConnectionPoolListener;
 import com.linecorp.armeria.client.Endpoint;
-import com.linecorp.armeria.client.RequestOptions;
-import com.linecorp.armeria.client.ResponseTimeoutException;
-import com.linecorp.armeria.client.ResponseTimeoutMode;
-import com.linecorp.armeria.client.UnprocessedRequestException;
-import com.linecorp.armeria.client.WebClient;
-import com.linecorp.armeria.common.AggregatedHttpResponse;
-import com.linecorp.armeria.common.ExchangeType;
-import com.linecorp.armeria.common.HttpData;
-import com.linecorp.armeria.common.HttpRequest;
-import com.linecorp.armeria.common.RequestHeaders;
-import com.linecorp.armeria.common.SessionProtocol;
-import com.linecorp.armeria.common.util.Exceptions;
+import com.linecorp.armeria.common.util.EventLoopGroups;
 import io.grpc.Status;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import io.grpc.util.AdvancedTlsX509TrustManager.Verification;
+import io.micrometer.core.instrument.Counter;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.AttributeMap;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.EventExecutor;
 import io.tollgate.api.v1.CheckRequest;
 import io.tollgate.api.v1.CheckResponse;
@@ -31,14 +22,11 @@ import io.tollgate.gateway.Decision.Verdict;
 import io.tollgate.gateway.GatewayConfig.FailureMode;
 import io.tollgate.gateway.GatewayConfig.LimiterPolicy;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,19 +48,21 @@ import java.util.logging.Logger;
  * this request: it counts as an answer for the breaker and becomes {@link Verdict#REJECTED}, never
  * fail_open, so no client can switch the limiter off by sending requests it refuses.
  *
- * <p>Transport. The call is gRPC over HTTP/2 sent by Armeria's own HTTP client ({@link
- * GrpcUnary} frames it), on the proxy's event loops: each event loop has its own connection to
- * the limiter, and a check is sent and answered on the event loop of the request it belongs to,
- * so a request never changes threads to be checked. (A grpc-java channel on the same event loops
- * kept one connection, so most checks crossed to that connection's event loop and back: two task
- * hand-offs and wake-ups per request.)
+ * <p>Transport. The call is gRPC over HTTP/2 ({@link GrpcUnary} frames it) sent by {@link
+ * LimiterChannel} on the proxy's event loops: each event loop has its own connection to the
+ * limiter, and a check is sent and answered on the event loop of the request it belongs to, so a
+ * request never changes threads to be checked. (A grpc-java channel on the same event loops kept
+ * one connection, so most checks crossed to that connection's event loop and back: two task
+ * hand-offs and wake-ups per request. Armeria's HTTP client kept a connection per event loop but
+ * built a request context, a request log and a response object for every check: a third of the
+ * adapter's CPU per request.)
  *
  * <p>Connections. A call waits for a connection that cannot be made yet, within its deadline:
- * when no connection could be made (Armeria's {@link UnprocessedRequestException}: the limiter
- * never saw the call), it is sent again every {@link #RECONNECT_MILLIS} until it is answered or
- * its deadline passes (DEADLINE_EXCEEDED), as grpc-java's {@code waitForReady} did. A restarted
- * limiter is so found again within that time. A new connection after one was lost closes the
- * breaker: the limiter is back.
+ * when the limiter cannot have seen the call (no connection could be made, the stream was
+ * refused), it is sent again every {@link #RECONNECT_MILLIS} until it is answered or its deadline
+ * passes (DEADLINE_EXCEEDED), as grpc-java's {@code waitForReady} did. A restarted limiter is so
+ * found again within that time. A new connection after one was lost closes the breaker: the
+ * limiter is back.
  *
  * <p>Readiness. Until one check round trip has succeeded ({@link #ready()}), the adapter does not
  * know that it can reach the limiter and answers 503 rather than let requests through unchecked.
@@ -106,8 +96,7 @@ public final class DecisionClient implements AutoCloseable {
   static final long PROBE_DEADLINE_MILLIS = 2_000;
   static final long PROBE_INTERVAL_MILLIS = 200;
 
-  private final ClientFactory factory;
-  private final WebClient client;
+  private final LimiterChannel channel;
   private final EventLoopGroup eventLoops;
   private final String target;
   private final CircuitBreaker breaker = new CircuitBreaker();
@@ -131,8 +120,7 @@ public final class DecisionClient implements AutoCloseable {
   /** The first attempt's headers and options for one deadline, built once per deadline. */
   private volatile FirstAttempt firstAttempt;
 
-  private record FirstAttempt(long deadlineMillis, RequestHeaders headers,
-      RequestOptions options) {}
+  private record FirstAttempt(long deadlineMillis, Http2Headers headers) {}
 
   /**
    * A client of the limiter at {@code target} ({@code host:port}), over plaintext HTTP/2 or,
@@ -144,21 +132,12 @@ public final class DecisionClient implements AutoCloseable {
       EventLoopGroup eventLoops, GatewayMetrics metrics, LongSupplier nanoClock,
       Supplier<CheckRequest> probe) throws IOException, GeneralSecurityException {
     boolean secure = tls != null && tls.enabled();
-    ClientFactoryBuilder fb = ClientFactory.builder()
-        // The proxy's own event loops (Armeria's), and on each the connection of that loop.
-        .workerGroup(eventLoops, false)
-        .eventLoopSchedulerFactory(UpstreamClient.SameEventLoopScheduler::new)
-        .connectTimeoutMillis(CONNECT_TIMEOUT_MILLIS)
-        // Checks flow all the time; an idle connection is closed after a minute, as upstreams'.
-        .idleTimeout(Duration.ofSeconds(60))
-        .connectionPoolListener(new ConnectionWatch());
-    if (secure) {
-      tls(fb, tls, reloadMillis);
-    }
-    this.factory = fb.build();
+    Endpoint endpoint = Endpoint.parse(target);
+    this.channel = new LimiterChannel(endpoint.host(), endpoint.port(secure ? 443 : 80),
+        secure ? tls(tls, reloadMillis) : null, eventLoops,
+        EventLoopGroups.socketChannelType(eventLoops), CONNECT_TIMEOUT_MILLIS,
+        new ConnectionWatch(metrics));
     this.target = target;
-    this.client = WebClient.builder(secure ? SessionProtocol.H2 : SessionProtocol.H2C,
-        Endpoint.parse(target)).factory(factory).build();
     this.eventLoops = eventLoops;
     this.metrics = metrics;
     this.nanoClock = nanoClock;
@@ -171,9 +150,9 @@ public final class DecisionClient implements AutoCloseable {
    * tls.ca()}, or the JVM's trusted CAs when none is given; {@code tls.cert()} and {@code
    * tls.key()}, when given, are this adapter's client certificate. The files are read again every
    * {@code reloadMillis} (grpc-java's AdvancedTls managers), so rotated files take effect for new
-   * connections without a restart.
+   * connections without a restart. HTTP/2 is agreed by ALPN.
    */
-  private void tls(ClientFactoryBuilder fb, GatewaySettings.LimiterTls tls, long reloadMillis)
+  private SslContext tls(GatewaySettings.LimiterTls tls, long reloadMillis)
       throws IOException, GeneralSecurityException {
     AdvancedTlsX509TrustManager trust = null;
     if (tls.ca() != null) {
@@ -188,23 +167,38 @@ public final class DecisionClient implements AutoCloseable {
       reloads.add(identity.updateIdentityCredentials(tls.cert().toFile(), tls.key().toFile(),
           reloadMillis, TimeUnit.MILLISECONDS, scheduler));
     }
-    AdvancedTlsX509TrustManager t = trust;
-    AdvancedTlsX509KeyManager k = identity;
-    fb.tlsCustomizer(b -> {
-      if (t != null) {
-        b.trustManager(t);
-      }
-      if (k != null) {
-        b.keyManager(k);
-      }
-    });
+    SslContextBuilder b = SslContextBuilder.forClient()
+        // The limiter's certificate must name the host the adapter was told to call.
+        .endpointIdentificationAlgorithm("HTTPS")
+        .applicationProtocolConfig(new ApplicationProtocolConfig(
+            ApplicationProtocolConfig.Protocol.ALPN,
+            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            ApplicationProtocolNames.HTTP_2));
+    if (trust != null) {
+      b.trustManager(trust);
+    }
+    if (identity != null) {
+      b.keyManager(identity);
+    }
+    try {
+      return b.build();
+    } catch (javax.net.ssl.SSLException e) {
+      throw new GeneralSecurityException(e.getMessage(), e);
+    }
   }
 
   /** Follows the connections: a new one after a loss closes the breaker. */
-  private final class ConnectionWatch implements ConnectionPoolListener {
+  private final class ConnectionWatch implements LimiterChannel.ConnectionEvents {
+    private final Counter opened;
+
+    ConnectionWatch(GatewayMetrics metrics) {
+      this.opened = metrics.limiterConnectionsOpened();
+    }
+
     @Override
-    public void connectionOpen(SessionProtocol protocol, InetSocketAddress remote,
-        InetSocketAddress local, AttributeMap attrs) {
+    public void opened() {
+      opened.increment();
       if (connectionLost) {
         connectionLost = false;
         breaker.onReconnected();
@@ -212,8 +206,7 @@ public final class DecisionClient implements AutoCloseable {
     }
 
     @Override
-    public void connectionClosed(SessionProtocol protocol, InetSocketAddress remote,
-        InetSocketAddress local, AttributeMap attrs) {
+    public void closed() {
       connectionLost = true;
     }
   }
@@ -243,7 +236,7 @@ public final class DecisionClient implements AutoCloseable {
    * connection", or {@code deadlineNanos} passes; {@code outcome} runs on the event loop that
    * received the answer (the calling request's, see the class comment).
    */
-  private void call(CheckRequest request, HttpData body, long deadlineNanos, long deadlineMillis,
+  private void call(CheckRequest request, byte[] body, long deadlineNanos, long deadlineMillis,
       Outcome outcome) {
     long remainingNanos = deadlineNanos - nanoClock.getAsLong();
     if (remainingNanos <= 0) {
@@ -251,43 +244,43 @@ public final class DecisionClient implements AutoCloseable {
           "no connection to the limiter within the deadline"));
       return;
     }
-    RequestHeaders headers;
-    RequestOptions options;
+    Http2Headers headers;
     FirstAttempt first = firstAttempt;
     if (first != null && first.deadlineMillis() == deadlineMillis
         && remainingNanos >= TimeUnit.MILLISECONDS.toNanos(deadlineMillis) - 1_000_000) {
       headers = first.headers();
-      options = first.options();
     } else {
-      long millis = Math.max(1, TimeUnit.NANOSECONDS.toMillis(remainingNanos));
-      headers = GrpcUnary.headers(CHECK_PATH, millis);
-      options = options(millis);
+      headers = channel.headers(CHECK_PATH,
+          Math.max(1, TimeUnit.NANOSECONDS.toMillis(remainingNanos)));
       if (deadlineMillis > 0
           && remainingNanos >= TimeUnit.MILLISECONDS.toNanos(deadlineMillis) - 1_000_000) {
-        firstAttempt = new FirstAttempt(deadlineMillis, headers, options);
+        firstAttempt = new FirstAttempt(deadlineMillis, headers);
       }
     }
-    client.execute(HttpRequest.of(headers, body), options).aggregate()
-        .handle((res, err) -> {
-          if (err == null) {
-            GrpcUnary.Result<CheckResponse> r = GrpcUnary.parse(res, CheckResponse.parser());
-            outcome.done(r.message(), r.status());
-            return null;
-          }
-          Throwable cause = Exceptions.peel(err);
-          if (cause instanceof UnprocessedRequestException && !closed) {
-            // The limiter never saw the call: no connection (yet). Wait for one, as long as
-            // the deadline allows.
-            connectionLost = true;
-            long left = deadlineNanos - nanoClock.getAsLong();
-            long waitNanos = Math.min(left, TimeUnit.MILLISECONDS.toNanos(RECONNECT_MILLIS));
-            loop().schedule(() -> call(request, body, deadlineNanos, deadlineMillis, outcome),
-                Math.max(waitNanos, 0), TimeUnit.NANOSECONDS);
-            return null;
-          }
-          outcome.done(null, status(cause));
-          return null;
-        });
+    channel.call(headers, body, remainingNanos, new LimiterChannel.Reply() {
+      @Override
+      public void answered(int httpStatus, CharSequence grpcStatus, CharSequence grpcMessage,
+          byte[] answer, int length) {
+        GrpcUnary.Result<CheckResponse> r = GrpcUnary.parse(httpStatus, grpcStatus, grpcMessage,
+            answer, length, CheckResponse.parser());
+        outcome.done(r.message(), r.status());
+      }
+
+      @Override
+      public void failed(Status status, boolean unprocessed) {
+        if (unprocessed && !closed) {
+          // The limiter never saw the call: no connection (yet). Wait for one, as long as the
+          // deadline allows.
+          connectionLost = true;
+          long left = deadlineNanos - nanoClock.getAsLong();
+          long waitNanos = Math.min(left, TimeUnit.MILLISECONDS.toNanos(RECONNECT_MILLIS));
+          loop().schedule(() -> call(request, body, deadlineNanos, deadlineMillis, outcome),
+              Math.max(waitNanos, 0), TimeUnit.NANOSECONDS);
+          return;
+        }
+        outcome.done(null, status);
+      }
+    });
   }
 
   /** The event loop of the calling thread, else one of the group's. */
@@ -298,28 +291,6 @@ public final class DecisionClient implements AutoCloseable {
       }
     }
     return (EventLoop) eventLoops.next();
-  }
-
-  /**
-   * A call's options: the deadline counts from the start (connecting included), and the answer
-   * is read whole (unary).
-   */
-  private static RequestOptions options(long timeoutMillis) {
-    return RequestOptions.builder()
-        .responseTimeoutMillis(timeoutMillis)
-        .responseTimeoutMode(ResponseTimeoutMode.FROM_START)
-        .exchangeType(ExchangeType.UNARY)
-        .build();
-  }
-
-  private static Status status(Throwable cause) {
-    if (cause instanceof ResponseTimeoutException) {
-      return Status.DEADLINE_EXCEEDED.withDescription("no answer within the deadline");
-    }
-    if (cause instanceof CancellationException) {
-      return Status.CANCELLED.withCause(cause);
-    }
-    return Status.UNAVAILABLE.withDescription(cause.toString()).withCause(cause);
   }
 
   private void sendProbe() {
@@ -448,6 +419,6 @@ public final class DecisionClient implements AutoCloseable {
       }
     }
     scheduler.shutdownNow();
-    factory.close();
+    channel.close();
   }
 }

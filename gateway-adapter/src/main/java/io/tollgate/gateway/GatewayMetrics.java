@@ -53,6 +53,12 @@ public final class GatewayMetrics {
         "1 while the limiter circuit breaker is open").register(registry);
   }
 
+  /** Counts the connections to the limiter that were opened. */
+  public Counter limiterConnectionsOpened() {
+    return Counter.builder("gateway_limiter_connections_opened")
+        .description("HTTP/2 connections to the limiter opened").register(registry);
+  }
+
   /** The in-flight counter of a route; increment when a request starts. */
   public AtomicInteger inFlight(String route) {
     return inFlight.computeIfAbsent(route, r -> {

@@ -4,14 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageLite;
 import com.google.protobuf.Parser;
-import com.linecorp.armeria.common.AggregatedHttpResponse;
-import com.linecorp.armeria.common.HttpData;
-import com.linecorp.armeria.common.HttpHeaderNames;
-import com.linecorp.armeria.common.HttpHeaders;
-import com.linecorp.armeria.common.HttpMethod;
-import com.linecorp.armeria.common.RequestHeaders;
 import io.grpc.Status;
-import io.netty.util.AsciiString;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URLDecoder;
@@ -26,14 +19,10 @@ import java.nio.charset.StandardCharsets;
  * or, when the call failed before any message, {@code grpc-status} in the headers alone.
  *
  * <p>Only what the limiter's one method needs: no compression (none is offered, so a server
- * never compresses), no metadata, one message each way.
+ * never compresses), no metadata, one message each way. {@link LimiterChannel} sends the frames.
  */
 final class GrpcUnary {
 
-  static final AsciiString GRPC_STATUS = AsciiString.of("grpc-status");
-  static final AsciiString GRPC_MESSAGE = AsciiString.of("grpc-message");
-  private static final AsciiString GRPC_TIMEOUT = AsciiString.of("grpc-timeout");
-  private static final String CONTENT_TYPE = "application/grpc";
   /** The prefix of every message: one flag byte (0: not compressed) and a 32-bit length. */
   private static final int HEADER_BYTES = 5;
   /** grpc-timeout carries at most eight digits. */
@@ -41,17 +30,13 @@ final class GrpcUnary {
 
   private GrpcUnary() {}
 
-  /** The headers of a call to {@code path} ({@code /package.Service/Method}) with a deadline. */
-  static RequestHeaders headers(String path, long timeoutMillis) {
-    return RequestHeaders.builder(HttpMethod.POST, path)
-        .set(HttpHeaderNames.CONTENT_TYPE, CONTENT_TYPE)
-        .set(HttpHeaderNames.TE, "trailers")
-        .set(GRPC_TIMEOUT, Math.min(Math.max(timeoutMillis, 1), MAX_TIMEOUT_MILLIS) + "m")
-        .build();
+  /** A deadline as {@code grpc-timeout}: milliseconds, at least 1, at most eight digits. */
+  static String timeout(long timeoutMillis) {
+    return Math.min(Math.max(timeoutMillis, 1), MAX_TIMEOUT_MILLIS) + "m";
   }
 
   /** {@code message} as the body of a call: its length prefix, then its bytes. */
-  static HttpData frame(MessageLite message) {
+  static byte[] frame(MessageLite message) {
     int size = message.getSerializedSize();
     byte[] out = new byte[HEADER_BYTES + size];
     out[1] = (byte) (size >>> 24);
@@ -66,32 +51,28 @@ final class GrpcUnary {
       // Writing into an array of the exact size cannot fail.
       throw new UncheckedIOException(e);
     }
-    return HttpData.wrap(out);
+    return out;
   }
 
   /** A call's outcome: the answer (status OK), or the status the call failed with. */
   record Result<T>(T message, Status status) {}
 
-  /** Reads the answer of a unary call. */
-  static <T> Result<T> parse(AggregatedHttpResponse res, Parser<T> parser) {
-    int http = res.status().code();
+  /**
+   * Reads the answer of a unary call: its HTTP status, its {@code grpc-status} and {@code
+   * grpc-message} (from the trailers, or from the headers of an answer without a message; null
+   * when absent) and the first {@code n} bytes of its body.
+   */
+  static <T> Result<T> parse(int http, CharSequence grpcStatus, CharSequence grpcMessage,
+      byte[] bytes, int n, Parser<T> parser) {
     if (http != 200) {
       // A reply that is not gRPC (a proxy's error page): the spec's mapping of HTTP statuses.
       return failed(httpStatus(http).withDescription("HTTP status " + http));
     }
-    HttpHeaders trailers = res.trailers();
-    String code = trailers.get(GRPC_STATUS);
-    String description;
-    if (code != null) {
-      description = trailers.get(GRPC_MESSAGE);
-    } else {
-      // Trailers-only: an error answered before any message, in the headers.
-      code = res.headers().get(GRPC_STATUS);
-      description = res.headers().get(GRPC_MESSAGE);
-    }
-    if (code == null) {
+    if (grpcStatus == null) {
       return failed(Status.INTERNAL.withDescription("no grpc-status in the answer"));
     }
+    String code = grpcStatus.toString();
+    String description = grpcMessage == null ? null : grpcMessage.toString();
     if (!code.equals("0")) {
       Status s;
       try {
@@ -102,10 +83,7 @@ final class GrpcUnary {
       }
       return failed(description == null ? s : s.withDescription(decode(description)));
     }
-    HttpData body = res.content();
-    byte[] bytes = body.array();
-    int n = body.length();
-    if (n < HEADER_BYTES) {
+    if (bytes == null || n < HEADER_BYTES) {
       return failed(Status.INTERNAL.withDescription("no message in a unary answer"));
     }
     if (bytes[0] != 0) {

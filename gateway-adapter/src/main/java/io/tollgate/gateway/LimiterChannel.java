@@ -302,7 +302,7 @@ final class LimiterChannel implements AutoCloseable {
     /** No new calls: a GOAWAY arrived, or stream ids ran out. */
     boolean retiring;
     boolean closedDown;
-    /** When an answer's headers were last read here. */
+    /** When an answer's headers were last read here (at first: when it became ready). */
     long lastReadNanos;
     /** Closed by us because the limiter answered nothing on it. */
     boolean silent;
@@ -386,6 +386,7 @@ final class LimiterChannel implements AutoCloseable {
       }
       this.ctx = ctx;
       ready = true;
+      lastReadNanos = System.nanoTime();
       events.opened();
       drain();
     }

@@ -139,6 +139,37 @@ class GatewayFailureModesIT {
     }
   }
 
+  /**
+   * A connection on which the limiter answered nothing within a check's deadline is closed and
+   * the next check makes a new one: a limiter host gone without a word would otherwise hold the
+   * connection, and every check after it, until TCP gives up. That reconnection does not close
+   * the circuit breaker.
+   */
+  @Test
+  void aConnectionThatAnsweredNothingIsReplaced() throws Exception {
+    Path config = dir.resolve("silent.yaml");
+    Files.writeString(config, config("fail_open", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    try (FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+        Processes.Proc adapter = Processes.adapter("silent", config, port, admin,
+            limiter.target(), "--event-loops", "1")) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      assertTrue(metrics(admin).contains("gateway_limiter_connections_opened_total 1.0"),
+          "one event loop, one connection");
+      limiter.stall = true;
+      assertEquals(200, get(port, "/prod/pets/1").statusCode());
+      limiter.stall = false;
+      long checks = limiter.checks.get();
+      assertEquals(200, get(port, "/prod/pets/2").statusCode());
+      assertEquals(checks + 1, limiter.checks.get(), "the second request was checked");
+      String m = metrics(admin);
+      assertTrue(m.contains("gateway_limiter_connections_opened_total 2.0"), m);
+      assertTrue(m.contains("gateway_limiter_failures_total{reason=\"deadline_exceeded\"} 1.0"),
+          m);
+    }
+  }
+
   @Test
   void failClosedAnswers503() throws Exception {
     Path config = dir.resolve("closed.yaml");

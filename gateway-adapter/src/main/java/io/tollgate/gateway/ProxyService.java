@@ -335,20 +335,7 @@ public final class ProxyService implements HttpService {
     RequestHeaders upstreamHeaders = upstreamHeaders(ctx, cfg, m, h, x, check);
     x.upstreamRoute = route;
     String w = warning;
-    HttpResponse res = upstreams.send(route, upstreamHeaders, req,
-        status -> HttpResponse.of(errorHeaders(status),
-            HttpData.ofUtf8("{\"message\":\"" + status.reasonPhrase() + "\"}")));
-    if (cache != null) {
-      res = collectInto(res, cache, cacheKey, ttl);
-    }
-    return res.mapHeaders(rh -> {
-      if (rh.status().isInformational()) {
-        return rh;
-      }
-      ResponseHeadersBuilder b = rh.toBuilder();
-      for (AsciiString n : HOP_BY_HOP) {
-        b.remove(n);
-      }
+    HttpResponse res = upstreams.send(route, upstreamHeaders, req, b -> {
       b.set(REQUEST_ID, x.requestId);
       if (check != null) {
         RateLimitHeaders.add(b, check, false);
@@ -359,12 +346,8 @@ public final class ProxyService implements HttpService {
       if (w != null) {
         b.set(HttpHeaderNames.WARNING, w);
       }
-      return b.build();
     });
-  }
-
-  private static ResponseHeaders errorHeaders(HttpStatus status) {
-    return ResponseHeaders.builder(status).contentType(MediaType.JSON_UTF_8).build();
+    return cache != null ? collectInto(res, cache, cacheKey, ttl) : res;
   }
 
   /** The request's headers as sent upstream. */

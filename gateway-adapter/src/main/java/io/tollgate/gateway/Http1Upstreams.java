@@ -7,7 +7,6 @@ import com.linecorp.armeria.common.HttpHeadersBuilder;
 import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpResponseWriter;
 import com.linecorp.armeria.common.HttpStatus;
-import com.linecorp.armeria.common.RequestHeaders;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
 import io.tollgate.gateway.GatewayConfig.Upstream;
@@ -23,7 +22,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -114,13 +113,13 @@ final class Http1Upstreams {
    * Takes {@code body} (released when the exchange ends). Runs on the calling event loop, or on
    * one of the group's when called from any other thread.
    */
-  void send(Upstream upstream, String authority, RequestHeaders headers, ByteBuf body,
-      long timeoutMillis, HttpResponseWriter out, Consumer<ResponseHeadersBuilder> decorate,
-      Outcome outcome) {
+  void send(Upstream upstream, String authority, HttpMethod method, String path,
+      io.netty.handler.codec.http.HttpHeaders headers, ByteBuf body, long timeoutMillis,
+      HttpResponseWriter out, Consumer<ResponseHeadersBuilder> decorate, Outcome outcome) {
     Loop loop = loops.get();
     if (loop == null) {
-      group.next().execute(() -> send(upstream, authority, headers, body, timeoutMillis, out,
-          decorate, outcome));
+      group.next().execute(() -> send(upstream, authority, method, path, headers, body,
+          timeoutMillis, out, decorate, outcome));
       return;
     }
     Pool pool = loop.pools.get(upstream);
@@ -128,7 +127,7 @@ final class Http1Upstreams {
       pool = new Pool(loop, upstream.host(), upstream.port());
       loop.pools.put(upstream, pool);
     }
-    Exchange x = new Exchange(pool, request(authority, headers, body), headers.method(),
+    Exchange x = new Exchange(pool, request(authority, method, path, headers, body), method,
         out, decorate, outcome);
     x.timeout = loop.eventLoop.schedule(x::timedOut, timeoutMillis, TimeUnit.MILLISECONDS);
     out.whenComplete().handle((ok, err) -> {
@@ -140,24 +139,17 @@ final class Http1Upstreams {
     pool.start(x, false);
   }
 
-  private static DefaultFullHttpRequest request(String authority, RequestHeaders headers,
-      ByteBuf body) {
-    // Header values were checked when the adapter built them; Netty need not check them again.
-    DefaultHttpHeaders h = new DefaultHttpHeaders(false);
-    h.add(HttpHeaderNames.HOST, authority);
-    for (Map.Entry<AsciiString, String> e : headers) {
-      AsciiString name = e.getKey();
-      if (name.byteAt(0) != ':') {
-        h.add(name, e.getValue());
-      }
-    }
-    if (body.isReadable() && !h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
-      h.set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+  private static DefaultFullHttpRequest request(String authority, HttpMethod method,
+      String path, io.netty.handler.codec.http.HttpHeaders headers, ByteBuf body) {
+    headers.set(HttpHeaderNames.HOST, authority);
+    if (body.isReadable() && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      headers.set(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
     }
     return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
-        io.netty.handler.codec.http.HttpMethod.valueOf(headers.method().name()), headers.path(),
-        body, h, new DefaultHttpHeaders(false));
+        io.netty.handler.codec.http.HttpMethod.valueOf(method.name()), path, body, headers,
+        EmptyHttpHeaders.INSTANCE);
   }
+
 
   /** One event loop's pools, touched by that loop only. */
   private final class Loop {
@@ -359,8 +351,9 @@ final class Http1Upstreams {
       this.reused = reused;
       readSomething = false;
       skipping = false;
-      // A duplicate, so a resent request starts its body from the beginning again.
-      channel.writeAndFlush(x.request.retainedDuplicate(), channel.voidPromise());
+      // From the body's start: a request sent again was read to its end the first time.
+      x.request.content().readerIndex(0);
+      channel.writeAndFlush(x.request.retain(), channel.voidPromise());
     }
 
     @Override

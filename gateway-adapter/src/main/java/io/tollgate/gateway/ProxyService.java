@@ -44,6 +44,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -80,6 +81,9 @@ public final class ProxyService implements HttpService {
    */
   private static final AsciiString API_KEY_ID = AsciiString.of("x-api-key-id");
   private static final AsciiString X_CACHE = AsciiString.of("x-cache");
+  private static final AsciiString X_FORWARDED_FOR = AsciiString.of("x-forwarded-for");
+  private static final AsciiString X_FORWARDED_PROTO = AsciiString.of("x-forwarded-proto");
+  private static final AsciiString X_FORWARDED_HOST = AsciiString.of("x-forwarded-host");
   private static final String NONE = "none";
   /** The longest API key the limiter accepts; a longer one is refused here with 403. */
   static final int MAX_API_KEY_LENGTH = 256;
@@ -201,7 +205,7 @@ public final class ProxyService implements HttpService {
       x.limiter = "not_ready";
       return json(HttpStatus.SERVICE_UNAVAILABLE, "Service Unavailable", x, null, null);
     }
-    if (maxBody > 0 && h.contentLength() < 0 && UpstreamClient.mayHaveBody(h)
+    if (maxBody > 0 && h.contentLength() < 0 && UpstreamClient.mayHaveBody(h.method())
         && !req.isEmpty()) {
       // A body of unknown length (chunked, or HTTP/2 without content-length) is read in full,
       // at most max_body_bytes, before the limiter is asked and before the upstream sees any of
@@ -332,10 +336,10 @@ public final class ProxyService implements HttpService {
       }
     }
 
-    RequestHeaders upstreamHeaders = upstreamHeaders(ctx, cfg, m, h, x, check);
+    String query = withoutParameter(ctx.query(), cfg.apiKey().queryParameter());
     x.upstreamRoute = route;
     String w = warning;
-    HttpResponse res = upstreams.send(route, upstreamHeaders, req, b -> {
+    Consumer<ResponseHeadersBuilder> answerHeaders = b -> {
       b.set(REQUEST_ID, x.requestId);
       if (check != null) {
         RateLimitHeaders.add(b, check, false);
@@ -346,17 +350,21 @@ public final class ProxyService implements HttpService {
       if (w != null) {
         b.set(HttpHeaderNames.WARNING, w);
       }
-    });
+    };
+    HttpResponse res = upstreams.send(route, h.method(),
+        query == null ? m.routePath() : m.routePath() + "?" + query, h.contentLength(),
+        upstreamHeaders(ctx, cfg, h, x, check), req, answerHeaders);
     return cache != null ? collectInto(res, cache, cacheKey, ttl) : res;
   }
 
-  /** The request's headers as sent upstream. */
-  private static RequestHeaders upstreamHeaders(ServiceRequestContext ctx, GatewayConfig cfg,
-      Match m, RequestHeaders h, Exchange x, CheckResponse check) {
-    String query = withoutParameter(ctx.query(), cfg.apiKey().queryParameter());
-    RequestHeadersBuilder b = RequestHeaders.builder(h.method(),
-        query == null ? m.routePath() : m.routePath() + "?" + query);
-    b.scheme("http");
+  /** The request's headers as sent upstream, but for Host (the upstream's, set per attempt). */
+  private static io.netty.handler.codec.http.HttpHeaders upstreamHeaders(
+      ServiceRequestContext ctx, GatewayConfig cfg, RequestHeaders h, Exchange x,
+      CheckResponse check) {
+    // Values come from the client's headers, checked when they were parsed, or from the
+    // adapter; the key id from the limiter is checked below. Nothing here checks them again.
+    io.netty.handler.codec.http.HttpHeaders b =
+        new io.netty.handler.codec.http.DefaultHttpHeaders(false);
     List<String> nominated = new ArrayList<>();
     for (String c : h.getAll(HttpHeaderNames.CONNECTION)) {
       for (String n : c.split(",")) {
@@ -380,29 +388,40 @@ public final class ProxyService implements HttpService {
       if (secretHeader != null && name.contentEqualsIgnoreCase(secretHeader)) {
         continue;
       }
-      if (name.contentEqualsIgnoreCase("x-forwarded-for")) {
+      if (name.contentEqualsIgnoreCase(X_FORWARDED_FOR)) {
         forwardedFor = forwardedFor == null ? e.getValue() : forwardedFor + ", " + e.getValue();
         continue;
       }
-      if (name.contentEqualsIgnoreCase("x-forwarded-proto")
-          || name.contentEqualsIgnoreCase("x-forwarded-host")) {
+      if (name.contentEqualsIgnoreCase(X_FORWARDED_PROTO)
+          || name.contentEqualsIgnoreCase(X_FORWARDED_HOST)) {
         continue;
       }
       b.add(name, e.getValue());
     }
     String client = ctx.remoteAddress().getAddress().getHostAddress();
-    b.set("x-forwarded-for", forwardedFor == null ? client : forwardedFor + ", " + client);
-    b.set("x-forwarded-proto", ctx.sessionProtocol().isTls() ? "https" : "http");
+    b.add(X_FORWARDED_FOR, forwardedFor == null ? client : forwardedFor + ", " + client);
+    b.add(X_FORWARDED_PROTO, ctx.sessionProtocol().isTls() ? "https" : "http");
     String authority = h.authority();
     if (authority != null) {
-      b.set("x-forwarded-host", authority);
+      b.add(X_FORWARDED_HOST, authority);
     }
-    b.set(REQUEST_ID, x.requestId);
-    if (check != null && !check.getKeyId().isEmpty()) {
-      b.set(API_KEY_ID, check.getKeyId());
+    b.add(REQUEST_ID, x.requestId);
+    if (check != null && !check.getKeyId().isEmpty() && plain(check.getKeyId())) {
+      b.add(API_KEY_ID, check.getKeyId());
     }
-    return b.build();
+    return b;
   }
+  /** Whether {@code v} holds no control character, so it can go into a header as it is. */
+  private static boolean plain(String v) {
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
+  }
+
 
   /** Tees a response into the cache: 200 answers of at most 1 MiB, not marked no-store. */
   private static HttpResponse collectInto(HttpResponse res, StageCache cache, String key,

@@ -12,6 +12,7 @@ import com.linecorp.armeria.common.AggregatedHttpRequest;
 import com.linecorp.armeria.common.ContentTooLargeException;
 import com.linecorp.armeria.common.HttpRequest;
 import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpResponseWriter;
 import com.linecorp.armeria.common.MediaType;
@@ -34,7 +35,9 @@ import io.netty.util.AsciiString;
 import io.netty.util.concurrent.EventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -126,14 +129,15 @@ public final class UpstreamClient implements AutoCloseable {
   }
 
   /**
-   * Sends {@code headers} (authority set per upstream here) with the body of {@code original}.
-   * The answer carries the upstream's response, or a JSON 502/504/413; its headers (not an
-   * informational answer's) lose the hop-by-hop ones and are completed by {@code decorate}.
+   * Sends {@code method} {@code path} with {@code headers} (Host set per upstream here; the
+   * values are sent as they are) and the body of {@code original}, of {@code length} bytes (-1:
+   * unknown). The answer carries the upstream's response, or a JSON 502/504/413; its headers (not
+   * an informational answer's) lose the hop-by-hop ones and are completed by {@code decorate}.
    */
-  public HttpResponse send(Route route, RequestHeaders headers, HttpRequest original,
+  public HttpResponse send(Route route, HttpMethod method, String path, long length,
+      io.netty.handler.codec.http.HttpHeaders headers, HttpRequest original,
       Consumer<ResponseHeadersBuilder> decorate) {
-    long length = headers.contentLength();
-    boolean noBody = length == 0 || (length < 0 && !mayHaveBody(headers));
+    boolean noBody = length == 0 || (length < 0 && !mayHaveBody(method));
     int start = Math.floorMod(nextUpstream.computeIfAbsent(route.name(), n -> new AtomicInteger())
         .getAndIncrement(), route.upstreams().size());
     boolean replayable = noBody || (length > 0 && length <= REPLAYABLE_BODY_BYTES);
@@ -141,13 +145,14 @@ public final class UpstreamClient implements AutoCloseable {
       HttpResponseWriter out = HttpResponse.streaming();
       if (noBody) {
         original.abort();
-        http1Attempt(route, headers, null, start, 0, out, decorate);
+        http1Attempt(route, method, path, headers, null, start, 0, out, decorate);
       } else {
         original.aggregate().handle((agg, err) -> {
           if (err != null) {
             writeError(out, status(err), decorate);
           } else {
-            http1Attempt(route, headers, agg.content().array(), start, 0, out, decorate);
+            http1Attempt(route, method, path, headers, agg.content().array(), start, 0, out,
+                decorate);
           }
           return null;
         });
@@ -156,19 +161,21 @@ public final class UpstreamClient implements AutoCloseable {
     }
     Function<HttpStatus, HttpResponse> errors = status -> HttpResponse.of(errorHeaders(status),
         errorBody(status));
+    RequestHeaders armeriaHeaders = armeria(method, path, headers);
     HttpResponse res;
     if (noBody) {
       original.abort();
-      res = attempt(route, headers, h -> HttpRequest.of(h), start, 0, errors);
+      res = attempt(route, armeriaHeaders, h -> HttpRequest.of(h), start, 0, errors);
     } else if (replayable) {
       res = HttpResponse.of(original.aggregate().handle((agg, err) -> {
         if (err != null) {
           return errors.apply(status(err));
         }
-        return attempt(route, headers, h -> replay(h, agg), start, 0, errors);
+        return attempt(route, armeriaHeaders, h -> replay(h, agg), start, 0, errors);
       }));
     } else {
-      res = attempt(route, headers, h -> original.withHeaders(h), start, route.retries(), errors);
+      res = attempt(route, armeriaHeaders, h -> original.withHeaders(h), start, route.retries(),
+          errors);
     }
     return res.mapHeaders(rh -> {
       if (rh.status().isInformational()) {
@@ -181,6 +188,18 @@ public final class UpstreamClient implements AutoCloseable {
       decorate.accept(b);
       return b.build();
     });
+  }
+
+  /** The request's headers for Armeria's client, which checks every value again. */
+  private static RequestHeaders armeria(HttpMethod method, String path,
+      io.netty.handler.codec.http.HttpHeaders headers) {
+    RequestHeadersBuilder b = RequestHeaders.builder(method, path).scheme("http");
+    Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+    while (it.hasNext()) {
+      Map.Entry<CharSequence, CharSequence> e = it.next();
+      b.add(e.getKey(), e.getValue().toString());
+    }
+    return b.build();
   }
 
   private static boolean allHttp1(Route route) {
@@ -196,16 +215,18 @@ public final class UpstreamClient implements AutoCloseable {
    * One attempt over {@link Http1Upstreams}, writing into {@code out}; an upstream that could not
    * be reached leaves {@code out} untouched, so the next attempt (the next upstream) writes it.
    */
-  private void http1Attempt(Route route, RequestHeaders headers, byte[] body, int start,
-      int attempt, HttpResponseWriter out, Consumer<ResponseHeadersBuilder> decorate) {
+  private void http1Attempt(Route route, HttpMethod method, String path,
+      io.netty.handler.codec.http.HttpHeaders headers, byte[] body, int start, int attempt,
+      HttpResponseWriter out, Consumer<ResponseHeadersBuilder> decorate) {
     Upstream u = route.upstreams().get((start + attempt) % route.upstreams().size());
-    http1.send(u, target(u).authority(), headers,
+    http1.send(u, target(u).authority(), method, path, headers,
         body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body),
         route.timeoutMillis(), out, decorate, new Http1Upstreams.Outcome() {
           @Override
           public void unprocessed(Throwable cause) {
             if (attempt < route.retries()) {
-              http1Attempt(route, headers, body, start, attempt + 1, out, decorate);
+              http1Attempt(route, method, path, headers, body, start, attempt + 1, out,
+                  decorate);
             } else {
               writeError(out, HttpStatus.BAD_GATEWAY, decorate);
             }
@@ -237,8 +258,8 @@ public final class UpstreamClient implements AutoCloseable {
   }
 
   /** Whether a request without Content-Length may still carry a body (a chunked upload). */
-  static boolean mayHaveBody(RequestHeaders h) {
-    return switch (h.method()) {
+  static boolean mayHaveBody(HttpMethod method) {
+    return switch (method) {
       case GET, HEAD, DELETE, OPTIONS, TRACE -> false;
       default -> true;
     };

@@ -9,6 +9,7 @@ import com.linecorp.armeria.common.HttpResponseWriter;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.util.EventLoopGroups;
 import io.tollgate.gateway.GatewayConfig.Upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -23,6 +24,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -88,6 +91,7 @@ final class Http1Upstreams {
   private final EventLoopGroup group;
   private final Class<? extends SocketChannel> channelType;
   private final int connectTimeoutMillis;
+  private final DnsAddressResolverGroup resolver;
   private final FastThreadLocal<Loop> loops = new FastThreadLocal<>() {
     @Override
     protected Loop initialValue() {
@@ -105,6 +109,15 @@ final class Http1Upstreams {
     this.group = group;
     this.channelType = channelType;
     this.connectTimeoutMillis = connectTimeoutMillis;
+    // Host names are looked up without blocking the event loop (Netty's default resolver asks
+    // the JVM, which blocks it), with the hosts file first and the DNS answers' own TTLs.
+    this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+        .datagramChannelType(EventLoopGroups.datagramChannelType(group)));
+  }
+
+  /** Stops the name resolver; the connections close with their event loops. */
+  void close() {
+    resolver.close();
   }
 
   /**
@@ -150,7 +163,6 @@ final class Http1Upstreams {
         EmptyHttpHeaders.INSTANCE);
   }
 
-
   /** One event loop's pools, touched by that loop only. */
   private final class Loop {
     final EventLoop eventLoop;
@@ -173,6 +185,7 @@ final class Http1Upstreams {
       this.bootstrap = new Bootstrap()
           .group(loop.eventLoop)
           .channel(channelType)
+          .resolver(resolver)
           .remoteAddress(host, port)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
           .option(ChannelOption.TCP_NODELAY, true)

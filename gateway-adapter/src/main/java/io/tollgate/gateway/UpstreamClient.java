@@ -314,5 +314,6 @@ public final class UpstreamClient implements AutoCloseable {
   @Override
   public void close() {
     factory.close();
+    http1.close();
   }
 }

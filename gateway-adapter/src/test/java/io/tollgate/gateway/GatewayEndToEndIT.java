@@ -151,16 +151,9 @@ class GatewayEndToEndIT {
 
   @AfterAll
   static void stop() throws Exception {
-    if (adapter != null) {
-      adapter.close();
-    }
-    if (limiter != null) {
-      limiter.close();
-    }
-    if (upstream != null) {
-      upstream.close();
-    }
+    Processes.closeAll(adapter, limiter, upstream);
   }
+
 
   /** A fresh key in {@code plan}, created through the limiter's admin API. */
   static String newKey(String plan) throws Exception {

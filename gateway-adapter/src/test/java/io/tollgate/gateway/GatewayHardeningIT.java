@@ -140,15 +140,9 @@ class GatewayHardeningIT {
 
   @AfterAll
   static void stop() throws Exception {
-    for (Processes.Proc p : new Processes.Proc[] {adapter, queryAdapter, limiter}) {
-      if (p != null) {
-        p.close();
-      }
-    }
-    if (upstream != null) {
-      upstream.close();
-    }
+    Processes.closeAll(adapter, queryAdapter, limiter, upstream);
   }
+
 
   static HttpResponse<String> get(int p, String path, String key) throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p + path))

@@ -48,15 +48,9 @@ class GatewayLimiterConnectionIT {
 
   @AfterAll
   static void stop() throws Exception {
-    for (Processes.Proc p : new Processes.Proc[] {adapter, limiter}) {
-      if (p != null) {
-        p.close();
-      }
-    }
-    if (upstream != null) {
-      upstream.close();
-    }
+    Processes.closeAll(adapter, limiter, upstream);
   }
+
 
   @Test
   void checksSurviveGoAwaysAndTheStreamLimitExactly() throws Exception {

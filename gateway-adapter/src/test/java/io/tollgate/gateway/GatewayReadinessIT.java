@@ -48,15 +48,9 @@ class GatewayReadinessIT {
 
   @AfterAll
   static void stop() throws Exception {
-    for (Processes.Proc p : new Processes.Proc[] {adapter, limiter}) {
-      if (p != null) {
-        p.close();
-      }
-    }
-    if (upstream != null) {
-      upstream.close();
-    }
+    Processes.closeAll(adapter, limiter, upstream);
   }
+
 
   /** One answer: its status, whether it carried rate-limit headers, and its body. */
   record Answer(int status, boolean checked, String body) {

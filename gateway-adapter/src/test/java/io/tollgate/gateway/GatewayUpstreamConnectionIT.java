@@ -97,7 +97,10 @@ class GatewayUpstreamConnectionIT {
             upstreams: [UP]
             timeout_ms: 5000
             api_key_required: true
+          - route: GET /by-name
+            upstreams: [http://localhost:PORT]
         """.replace("UP", "http://127.0.0.1:" + upstream.port())
+        .replace("PORT", Integer.toString(upstream.port()))
         .replace("HANG", Long.toString(HANG_TIMEOUT_MILLIS)));
     port = Processes.freePort();
     int admin = Processes.freePort();
@@ -107,16 +110,9 @@ class GatewayUpstreamConnectionIT {
 
   @AfterAll
   static void stop() throws Exception {
-    if (adapter != null) {
-      adapter.close();
-    }
-    if (limiter != null) {
-      limiter.close();
-    }
-    if (upstream != null) {
-      upstream.close();
-    }
+    Processes.closeAll(adapter, limiter, upstream);
   }
+
 
   static HttpResponse<byte[]> send(String method, String path, String... headers)
       throws Exception {
@@ -457,6 +453,16 @@ class GatewayUpstreamConnectionIT {
       assertTrue(total > RawUpstream.STREAM_BYTES, "read " + total + " bytes");
     }
     assertStillServes("stream");
+  }
+
+  /** An upstream given by host name (here from the hosts file) is looked up and reached. */
+  @Test
+  void anUpstreamGivenByNameIsReached() throws Exception {
+    HttpResponse<byte[]> r = get("/by-name");
+    assertEquals(200, r.statusCode(), text(r));
+    assertEquals("served /by-name", text(r));
+    assertEquals(List.of("localhost:" + upstream.port()),
+        upstream.last.get("/by-name").all("host"));
   }
 
   static long crc(byte[] b) {

@@ -133,6 +133,15 @@ final class Processes {
     return new Proc(name, args);
   }
 
+  /** Closes each of {@code parts} that was started (not null), in order. */
+  static void closeAll(AutoCloseable... parts) throws Exception {
+    for (AutoCloseable p : parts) {
+      if (p != null) {
+        p.close();
+      }
+    }
+  }
+
   /** Polls {@code condition} every 50 ms until it holds or {@code timeout} passes. */
   static void await(String what, Duration timeout, Check condition) {
     long end = System.nanoTime() + timeout.toNanos();

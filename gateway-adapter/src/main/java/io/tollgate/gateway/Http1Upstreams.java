@@ -9,7 +9,6 @@ import com.linecorp.armeria.common.HttpResponseWriter;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.ResponseHeadersBuilder;
 import com.linecorp.armeria.common.ResponseHeaders;
-import com.linecorp.armeria.common.util.EventLoopGroups;
 import io.tollgate.gateway.GatewayConfig.Upstream;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -25,7 +24,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -109,10 +107,7 @@ final class Http1Upstreams {
     this.group = group;
     this.channelType = channelType;
     this.connectTimeoutMillis = connectTimeoutMillis;
-    // Host names are looked up without blocking the event loop (Netty's default resolver asks
-    // the JVM, which blocks it), with the hosts file first and the DNS answers' own TTLs.
-    this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-        .datagramChannelType(EventLoopGroups.datagramChannelType(group)));
+    this.resolver = NameResolvers.forLoops(group);
   }
 
   /** Stops the name resolver; the connections close with their event loops. */

@@ -26,6 +26,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.util.AsciiString;
 import io.netty.util.collection.IntObjectHashMap;
 import io.netty.util.concurrent.EventExecutor;
@@ -107,6 +108,7 @@ final class LimiterChannel implements AutoCloseable {
   private final long connectTimeoutMillis;
   private final ConnectionEvents events;
   private final Class<? extends SocketChannel> channelType;
+  private final DnsAddressResolverGroup resolver;
   /** One slot per event loop of the group, fixed at construction. */
   private final Slot[] slots;
   private final AtomicInteger next = new AtomicInteger();
@@ -128,6 +130,7 @@ final class LimiterChannel implements AutoCloseable {
     this.connectTimeoutMillis = connectTimeoutMillis;
     this.events = events;
     this.channelType = channelType;
+    this.resolver = NameResolvers.forLoops(eventLoops);
     List<Slot> s = new ArrayList<>();
     for (EventExecutor e : eventLoops) {
       s.add(new Slot((EventLoop) e));
@@ -315,6 +318,7 @@ final class LimiterChannel implements AutoCloseable {
       Bootstrap b = new Bootstrap()
           .group(slot.loop)
           .channel(channelType)
+          .resolver(resolver)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeoutMillis)
           .option(ChannelOption.TCP_NODELAY, true)
           .handler(new io.netty.channel.ChannelInitializer<SocketChannel>() {
@@ -645,6 +649,7 @@ final class LimiterChannel implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    resolver.close();
     for (Slot s : slots) {
       if (s.loop.isShuttingDown()) {
         continue;

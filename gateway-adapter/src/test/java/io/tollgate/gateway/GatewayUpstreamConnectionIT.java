@@ -104,7 +104,9 @@ class GatewayUpstreamConnectionIT {
         .replace("HANG", Long.toString(HANG_TIMEOUT_MILLIS)));
     port = Processes.freePort();
     int admin = Processes.freePort();
-    adapter = Processes.adapter("upstream-connection", config, port, admin, limiter.target());
+    // The limiter by name as well: its connections look the name up like the upstreams'.
+    adapter = Processes.adapter("upstream-connection", config, port, admin,
+        "localhost:" + limiter.port());
     adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
   }
 

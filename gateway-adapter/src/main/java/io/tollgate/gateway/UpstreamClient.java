@@ -55,8 +55,8 @@ import java.util.function.Function;
  *
  * <p>Two clients do the sending. Requests with no body or a held one, on routes whose upstreams
  * all speak HTTP/1.1 ({@code http://}), the common case, go through {@link Http1Upstreams}:
- * Netty's HTTP/1.1 codec with no per-request context, which costs the adapter about a sixth less
- * CPU per request than Armeria's client. Streamed bodies and {@code h2c://} upstreams go through
+ * Netty's HTTP/1.1 codec with no per-request context, with which the adapter process used 15%
+ * less CPU per request at 1,200/s (loadtest/RESULTS.md). Streamed bodies and {@code h2c://} upstreams go through
  * Armeria's {@link WebClient}. Both answer the same way; {@code GatewayUpstreamConnectionIT} and
  * the other gateway tests hold them to it.
  */

@@ -23,7 +23,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
-import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -31,6 +30,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
@@ -59,9 +59,10 @@ import java.util.function.Consumer;
  *       what was written, so a slow client holds at most one read of a large answer in memory.
  *   <li>No connection (refused, or none within the connect timeout): {@link Outcome#unprocessed}
  *       is called and nothing is written, so the caller may try another upstream.
- *   <li>A kept-alive connection that the upstream closed before answering anything is replaced
- *       by a new one once, for idempotent methods (the upstream may have closed it while the
- *       request was on its way; it cannot have acted on a request it never read).
+ *   <li>A kept-alive connection that the upstream closed before answering anything has its
+ *       request sent once more on a new connection, for idempotent methods only, the ones that
+ *       may be repeated (RFC 9110 9.2.2): upstreams close idle connections, and one may do so
+ *       just as a request arrives.
  *   <li>No complete answer within the timeout: 504 before the headers, the answer aborted after.
  *       A connection lost before the headers: 502; after them, the answer is aborted. Either way
  *       the connection is closed, never reused.

@@ -410,6 +410,7 @@ public final class ProxyService implements HttpService {
     }
     return b;
   }
+
   /** Whether {@code v} holds no control character, so it can go into a header as it is. */
   private static boolean plain(String v) {
     for (int i = 0; i < v.length(); i++) {
@@ -420,7 +421,6 @@ public final class ProxyService implements HttpService {
     }
     return true;
   }
-
 
   /** Tees a response into the cache: 200 answers of at most 1 MiB, not marked no-store. */
   private static HttpResponse collectInto(HttpResponse res, StageCache cache, String key,

@@ -180,6 +180,8 @@ final class LimiterChannel implements AutoCloseable {
     final byte[] request;
     final Reply reply;
     long startNanos;
+    /** When the call's deadline passes, on {@link System#nanoTime()}'s scale. */
+    long deadlineNanos;
     ScheduledFuture<?> deadline;
     boolean done;
     /** Set once sent: the stream and the connection it went out on. */
@@ -243,6 +245,7 @@ final class LimiterChannel implements AutoCloseable {
 
     void start(Call c, long timeoutNanos) {
       c.startNanos = System.nanoTime();
+      c.deadlineNanos = c.startNanos + Math.max(timeoutNanos, 0);
       c.deadline = loop.schedule(() -> expire(c), Math.max(timeoutNanos, 0), TimeUnit.NANOSECONDS);
       submit(c);
     }
@@ -570,6 +573,11 @@ final class LimiterChannel implements AutoCloseable {
           slot.submit(c);
         } else if (c.refused) {
           c.fail(Status.UNAVAILABLE.withDescription("the limiter refused the stream"), true);
+        } else if (System.nanoTime() - c.deadlineNanos >= 0) {
+          // The limiter gave up at the deadline it was sent (grpc-timeout), and its reset was read
+          // before this side's timer ran: a busy event loop reads before it runs timers.
+          c.fail(Status.DEADLINE_EXCEEDED.withDescription("no answer within the deadline"),
+              false);
         } else {
           c.fail(Status.UNAVAILABLE.withDescription(
               "the stream to the limiter ended without an answer"), false);

@@ -109,6 +109,8 @@ public final class GatewayServer implements AutoCloseable {
         // an allowance); unmatched requests answer at once.
         .requestTimeoutMillis(0)
         .disableServerHeader()
+        // An HTTP/1 answer's head leaves with its body, in one write (ResponseHeadHolder).
+        .childChannelPipelineCustomizer(p -> p.addLast(new ResponseHeadHolder()))
         .errorHandler(new JsonErrors())
         .gracefulShutdownTimeout(Duration.ZERO, Duration.ofSeconds(settings.drainSeconds()))
         .serviceUnder("/", service)

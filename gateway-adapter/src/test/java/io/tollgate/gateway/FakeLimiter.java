@@ -17,13 +17,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * A stand-in for the limiter's {@code tollgate.v1.CheckService} on a real port of 127.0.0.1,
  * for failure tests that need a limiter which answers, stalls or goes away on command. It
  * answers a key-requiring check without a key (the adapter's readiness probe) FORBIDDEN, and
- * every other check ALLOWED, unless {@link #stall} is set: then those are held unanswered.
+ * every other check ALLOWED (with {@link #keyId} as the key id the request was counted against),
+ * unless {@link #stall} is set: then those are held unanswered.
  */
 final class FakeLimiter implements AutoCloseable {
 
   final Server server;
   final AtomicLong checks = new AtomicLong();
   volatile boolean stall;
+  /** The key id an ALLOWED answer names; empty for none. */
+  volatile String keyId = "";
   private final List<StreamObserver<CheckResponse>> held = new CopyOnWriteArrayList<>();
 
   FakeLimiter(int port) throws IOException {
@@ -51,7 +54,7 @@ final class FakeLimiter implements AutoCloseable {
           return;
         }
         observer.onNext(CheckResponse.newBuilder().setAllowed(true)
-            .setReason(CheckResponse.Reason.ALLOWED).build());
+            .setReason(CheckResponse.Reason.ALLOWED).setKeyId(keyId).build());
         observer.onCompleted();
       }
     }).build().start();

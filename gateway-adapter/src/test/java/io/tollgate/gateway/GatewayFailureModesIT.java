@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The packaged adapter when the limiter cannot answer: never reached since start, stalling
  * (a stand-in limiter that holds checks unanswered), or gone (stopped after the adapter was
- * ready); per-route failure modes; its config errors at start and on reload, and {@code --help}.
- * No limiter process is needed here: {@link FakeLimiter} stands in for it.
+ * ready); per-route failure modes; a limiter's answer that is not fit to forward; its config
+ * errors at start and on reload, and {@code --help}. No limiter process is needed here:
+ * {@link FakeLimiter} stands in for it.
  */
 class GatewayFailureModesIT {
 
@@ -168,6 +169,40 @@ class GatewayFailureModesIT {
       assertTrue(m.contains("gateway_limiter_failures_total{reason=\"deadline_exceeded\"} 1.0"),
           m);
     }
+  }
+
+  /**
+   * The key id in the limiter's answer goes upstream as {@code X-Api-Key-Id} only when it holds
+   * no control character: one with CR LF would otherwise write a header of its own choosing into
+   * the upstream request.
+   */
+  @Test
+  void aKeyIdWithControlCharactersIsNotForwarded() throws Exception {
+    Path config = dir.resolve("key-id.yaml");
+    Files.writeString(config, config("fail_closed", ""));
+    int port = Processes.freePort();
+    int admin = Processes.freePort();
+    try (FakeLimiter limiter = new FakeLimiter(Processes.freePort());
+        Processes.Proc adapter = Processes.adapter("key-id", config, port, admin,
+            limiter.target())) {
+      adapter.awaitHealthy("http://127.0.0.1:" + admin + "/healthz", Duration.ofSeconds(60));
+      limiter.keyId = "plain-id";
+      assertEquals(200, get(port, "/prod/pets/plain").statusCode());
+      assertEquals(List.of("plain-id"), headerValues("/pets/plain", "x-api-key-id"));
+
+      limiter.keyId = "forged\r\nX-Injected: 1";
+      HttpResponse<String> r = get(port, "/prod/pets/forged");
+      assertEquals(200, r.statusCode(), r.body());
+      assertEquals(List.of(), headerValues("/pets/forged", "x-api-key-id"));
+      assertEquals(List.of(), headerValues("/pets/forged", "x-injected"));
+    }
+  }
+
+  /** The values of header {@code name} in the upstream's last request for {@code path}. */
+  static List<String> headerValues(String path, String name) {
+    return upstream.lastHeaders.get(path).entrySet().stream()
+        .filter(e -> e.getKey().equalsIgnoreCase(name))
+        .flatMap(e -> e.getValue().stream()).toList();
   }
 
   @Test

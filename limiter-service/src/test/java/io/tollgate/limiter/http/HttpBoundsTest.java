@@ -61,18 +61,27 @@ class HttpBoundsTest {
     return LIMITER.limiter().httpPort();
   }
 
-  private static void assertHealthAnswersWithinOneSecond() throws IOException {
+  /**
+   * How long {@code /healthz} may take with stalled connections open: half the request deadline
+   * (10 s by default). A port whose threads those connections held would answer only once the
+   * deadline had freed them, or never; the margin below it keeps a busy machine from failing the
+   * test.
+   */
+  private static final int HEALTH_BOUND_MILLIS = 5_000;
+
+  private static void assertHealthAnswersBeforeAnyDeadline() throws IOException {
     long start = System.nanoTime();
     String answer;
     try {
       answer = exchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-          1_000);
+          HEALTH_BOUND_MILLIS);
     } catch (SocketTimeoutException e) {
-      throw new AssertionError("/healthz did not answer within 1 s", e);
+      throw new AssertionError("/healthz did not answer within " + HEALTH_BOUND_MILLIS + " ms",
+          e);
     }
     long millis = (System.nanoTime() - start) / 1_000_000;
     assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
-    assertTrue(millis < 1_000, "/healthz took " + millis + " ms");
+    assertTrue(millis < HEALTH_BOUND_MILLIS, "/healthz took " + millis + " ms");
   }
 
   @Test
@@ -85,7 +94,7 @@ class HttpBoundsTest {
         s.getOutputStream().flush();
         stalled.add(s);
       }
-      assertHealthAnswersWithinOneSecond();
+      assertHealthAnswersBeforeAnyDeadline();
     } finally {
       for (Socket s : stalled) {
         s.close();
@@ -100,7 +109,7 @@ class HttpBoundsTest {
       for (int i = 0; i < 1_000; i++) {
         idle.add(new Socket("127.0.0.1", port()));
       }
-      assertHealthAnswersWithinOneSecond();
+      assertHealthAnswersBeforeAnyDeadline();
     } finally {
       for (Socket s : idle) {
         s.close();
@@ -124,7 +133,7 @@ class HttpBoundsTest {
         s.getOutputStream().flush();
         stalled.add(s);
       }
-      assertHealthAnswersWithinOneSecond();
+      assertHealthAnswersBeforeAnyDeadline();
     } finally {
       for (Socket s : stalled) {
         s.close();

@@ -8,11 +8,16 @@ import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.tollgate.api.v1.CheckServiceGrpc;
 import io.tollgate.limiter.algorithm.WallClock;
 import io.tollgate.limiter.api.AdminAuth;
 import io.tollgate.limiter.api.AdminServiceImpl;
 import io.tollgate.limiter.api.CallAdmission;
+import io.tollgate.limiter.api.GrpcConnectionLimit;
 import io.tollgate.limiter.api.GrpcConnections;
 import io.tollgate.limiter.api.CheckServiceImpl;
 import io.tollgate.limiter.api.RateLimitServiceImpl;
@@ -89,6 +94,10 @@ public final class LimiterServer {
   private CallAdmission admission;
   private ServerTls tls;
   private final GrpcConnections grpcConnections = new GrpcConnections();
+  private GrpcConnectionLimit grpcConnectionLimit;
+  /** The gRPC port's acceptor and connection threads (NIO, as grpc-java's defaults). */
+  private EventLoopGroup grpcBoss;
+  private EventLoopGroup grpcWorkers;
   private HttpEndpoints http;
   private ConfigWatcher watcher;
   private Database database;
@@ -220,8 +229,21 @@ public final class LimiterServer {
         throw new IOException("cannot load the TLS files: " + e.getMessage(), e);
       }
     }
+    // The connection bound sits on the listening socket (GrpcConnectionLimit), which grpc-java
+    // takes only with event loops of the caller's: the same kind and number as its defaults.
+    grpcConnectionLimit = new GrpcConnectionLimit(settings.grpcMaxConnections);
+    metrics.functionCounter("ratelimit.grpc.connections_refused",
+        "gRPC connections closed on accept because --grpc-max-connections were open",
+        l -> ((GrpcConnectionLimit) l).refusedConnections(), grpcConnectionLimit);
+    grpcBoss = new MultiThreadIoEventLoopGroup(1,
+        new DefaultThreadFactory("grpc-boss", true), NioIoHandler.newFactory());
+    grpcWorkers = new MultiThreadIoEventLoopGroup(0,
+        new DefaultThreadFactory("grpc-worker", true), NioIoHandler.newFactory());
     NettyServerBuilder grpcBuilder = NettyServerBuilder.forAddress(
-        new InetSocketAddress(settings.bind, settings.grpcPort));
+        new InetSocketAddress(settings.bind, settings.grpcPort))
+        .channelFactory(grpcConnectionLimit.channelFactory())
+        .bossEventLoopGroup(grpcBoss)
+        .workerEventLoopGroup(grpcWorkers);
     if (tls != null) {
       grpcBuilder.sslContext(tls.grpc());
     }
@@ -350,6 +372,10 @@ public final class LimiterServer {
         grpc.shutdownNow();
       }
       admission.close();
+    }
+    if (grpcBoss != null) {
+      grpcBoss.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      grpcWorkers.shutdownGracefully(0, 2, TimeUnit.SECONDS);
     }
     if (http != null) {
       http.stop(1);

@@ -175,6 +175,12 @@ public final class Settings {
           + "(RL_HTTP_MAX_CONNECTIONS, default ${DEFAULT-VALUE}).")
   int httpMaxConnections;
 
+  @Option(names = "--grpc-max-connections",
+      defaultValue = "${env:RL_GRPC_MAX_CONNECTIONS:-10000}",
+      description = "gRPC: connections open at once at most; more are closed on accept "
+          + "(RL_GRPC_MAX_CONNECTIONS, default ${DEFAULT-VALUE}).")
+  int grpcMaxConnections;
+
   @Option(names = "--grpc-threads", defaultValue = "${env:RL_GRPC_THREADS:-0}",
       description = "gRPC: threads that run calls other than decisions (admin, RLQS, health); 0 "
           + "for max(2, cores) (RL_GRPC_THREADS, default "
@@ -391,6 +397,9 @@ public final class Settings {
     }
     if (httpMaxConnections < 1) {
       return "--http-max-connections: " + httpMaxConnections + " is below 1";
+    }
+    if (grpcMaxConnections < 1) {
+      return "--grpc-max-connections: " + grpcMaxConnections + " is below 1";
     }
     if (grpcThreads < 0 || grpcThreads > 1024) {
       return "--grpc-threads: " + grpcThreads + " is not from 0 to 1024";

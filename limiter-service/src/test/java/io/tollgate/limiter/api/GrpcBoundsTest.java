@@ -21,6 +21,7 @@ import io.tollgate.limiter.testing.Awaits;
 import io.tollgate.limiter.testing.FakeClock;
 import io.tollgate.limiter.testing.InJvmLimiter;
 import io.tollgate.limiter.testing.LimiterExtension;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,5 +121,51 @@ class GrpcBoundsTest {
       Awaits.await("the idle connection closed", Duration.ofSeconds(30),
           () -> limiter.metric("ratelimit_grpc_connections") == 0);
     }
+  }
+
+  /**
+   * Past --grpc-max-connections open at once, a new connection is closed as soon as it is
+   * accepted, and counted; once one closes, a new one is served. The limiter's own test client
+   * holds one of the two connections allowed here.
+   */
+  @Test
+  void connectionsPastTheBoundAreClosedOnAccept() throws Exception {
+    try (InJvmLimiter limiter = InJvmLimiter.start(rules(), new FakeClock(),
+        "--grpc-max-connections", "2")) {
+      assertEquals(ServingStatus.SERVING, limiter.client.health());
+      ManagedChannel second = NettyChannelBuilder.forAddress("127.0.0.1", limiter.grpcPort())
+          .usePlaintext().build();
+      try {
+        assertEquals(ServingStatus.SERVING, health(second));
+        try (Socket third = new Socket("127.0.0.1", limiter.grpcPort())) {
+          third.setSoTimeout(10_000);
+          // Closed by the server before it sent anything, not even its SETTINGS frame.
+          assertEquals(-1, third.getInputStream().read());
+        }
+        assertEquals(1.0, limiter.metric("ratelimit_grpc_connections_refused_total"));
+        // The two open connections are still served.
+        assertEquals(ServingStatus.SERVING, limiter.client.health());
+        assertEquals(ServingStatus.SERVING, health(second));
+      } finally {
+        second.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      // One closed: a new connection is served (bounded wait for the server to see the close).
+      Awaits.await("a new connection served after one closed", Duration.ofSeconds(30), () -> {
+        ManagedChannel next = NettyChannelBuilder.forAddress("127.0.0.1", limiter.grpcPort())
+            .usePlaintext().build();
+        try {
+          return health(next) == ServingStatus.SERVING;
+        } catch (StatusRuntimeException e) {
+          return false;
+        } finally {
+          next.shutdownNow();
+        }
+      });
+    }
+  }
+
+  private static ServingStatus health(ManagedChannel channel) {
+    return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
+        .check(HealthCheckRequest.getDefaultInstance()).getStatus();
   }
 }

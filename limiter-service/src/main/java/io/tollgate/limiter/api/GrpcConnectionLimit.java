@@ -41,11 +41,6 @@ public final class GrpcConnectionLimit {
     };
   }
 
-  /** Connections open now (accepted and not yet closed). */
-  public int openConnections() {
-    return open.get();
-  }
-
   /** Connections closed on accept because {@link #max} were open. */
   public long refusedConnections() {
     return refused.sum();

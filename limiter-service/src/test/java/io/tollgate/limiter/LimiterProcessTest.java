@@ -26,6 +26,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import picocli.CommandLine.Option;
 
 /** The limiter as its users run it: its own JVM, flags, exit codes and signals. */
@@ -76,13 +78,16 @@ class LimiterProcessTest {
     assertTrue(r.output().contains("--grpc-port"), r.output());
   }
 
-  @Test
-  void badMembersFlagIsNamed() throws Exception {
+  /** A flag value out of range exits 2 with a message naming the flag, the value and why. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "--members | 127.0.0.1 | error: --members: '127.0.0.1' is not host:port",
+      "--grpc-max-connections | 0 | error: --grpc-max-connections: 0 is below 1"})
+  void badFlagValueIsNamed(String flag, String value, String message) throws Exception {
     LimiterProcess.Result r = LimiterProcess.run(Duration.ofSeconds(30), "--config", "x.yaml",
-        "--members", "127.0.0.1");
+        flag, value);
     assertEquals(2, r.exitCode(), r.output());
-    assertTrue(r.output().contains("error: --members: '127.0.0.1' is not host:port"),
-        r.output());
+    assertTrue(r.output().contains(message), r.output());
   }
 
   @Test

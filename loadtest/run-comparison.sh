@@ -194,10 +194,13 @@ descriptors:
     rate_limit: {requests_per_unit: $LIMIT, unit: hour}
 EOF
 cat > "$CONFIG/check.yaml" <<EOF
-# nginx's auth_request scenario: one descriptor per request on /check, a limit never reached.
+# nginx's auth_request scenario: two descriptors per request on /check, each its own counter, as
+# the adapter's open route has two levels (account and stage); limits never reached.
 domain: loadtest-check
 descriptors:
-  - key: route
+  - key: account
+    rate_limit: {requests_per_unit: 1000000000, unit: second}
+  - key: stage
     rate_limit: {requests_per_unit: 1000000000, unit: second}
 EOF
 KEY_PREFIX=loadtest-key-
@@ -299,8 +302,10 @@ fi
 HAVE_NGINX=0
 # nginx_conf DIR PORT [auth]: one worker, no access log, keep-alive to the upstream. With "auth",
 # every request first asks the single member's /check (auth_request, keep-alive, HTTP/1.1), as
-# deploy/nginx/tollgate.conf does, with one descriptor on a domain whose limit is never reached
-# (check.yaml): the work of a decision without refusals, as the adapter's open route has. A /check
+# deploy/nginx/tollgate.conf does, with two descriptors (two counters, as that file's two and the
+# adapter's account and stage levels) on a domain whose limits are never reached (check.yaml): the
+# work of a decision without refusals, as the adapter's open route has. (Until 2026-12-06 it sent
+# one descriptor: half the counter work the adapter's check does.) A /check
 # that fails or is refused makes auth_request answer 500: an error in the report (fail closed,
 # like the adapter's config below).
 nginx_conf() {
@@ -337,7 +342,7 @@ EOF
     }
     location = /_tollgate {
       internal;
-      proxy_pass http://tollgate/check?domain=loadtest-check&descriptor=route:=items;
+      proxy_pass http://tollgate/check?domain=loadtest-check&descriptor=account:=loadtest&descriptor=stage:=prod;
       proxy_pass_request_body off;
       proxy_set_header Content-Length "";
       proxy_http_version 1.1;

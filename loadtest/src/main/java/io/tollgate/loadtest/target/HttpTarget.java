@@ -123,7 +123,8 @@ public final class HttpTarget implements Target {
     this.loop = group.next();
     this.bootstrap = new Bootstrap().group(loop).channel(NioSocketChannel.class)
         .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            (int) Math.min(Integer.MAX_VALUE, timeoutMillis))
         .handler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
@@ -181,10 +182,17 @@ public final class HttpTarget implements Target {
     for (String[] h : headers) {
       r.headers().add(h[0], fill(h[1], key));
     }
-    if (content.isReadable() || !(method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD))) {
+    boolean noBodyMethod = method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD);
+    if (content.isReadable() || !noBodyMethod) {
       r.headers().set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
     }
     return r;
+  }
+
+  private static boolean idempotent(HttpMethod m) {
+    return m.equals(HttpMethod.GET) || m.equals(HttpMethod.HEAD) || m.equals(HttpMethod.PUT)
+        || m.equals(HttpMethod.DELETE) || m.equals(HttpMethod.OPTIONS)
+        || m.equals(HttpMethod.TRACE);
   }
 
   /** On the loop: queues a request and starts what the pool allows. */
@@ -321,9 +329,10 @@ public final class HttpTarget implements Target {
       if (x == null) {
         return;
       }
-      if (x.reused && !answering && !x.retried) {
+      if (x.reused && !answering && !x.retried && idempotent(method)) {
         // The server closed an idle keep-alive connection as the request went out: nothing of it
-        // was answered, so it goes again, once, first in line, as a browser or a proxy would.
+        // was answered, so it goes again, once, first in line, as the adapter does for its
+        // upstreams. Other methods are never sent twice: the server may have counted the first.
         x.retry(request(x.key));
         waiting.addFirst(x);
         dispatch();

@@ -207,6 +207,18 @@ class HttpTargetTest {
   }
 
   @Test
+  void aPostOnAClosedKeepAliveConnectionIsNeverSentTwice() throws Exception {
+    List<Integer> connections = Collections.synchronizedList(new ArrayList<>());
+    try (java.net.ServerSocket listener = closingServer(1, connections);
+        HttpTarget target = new HttpTarget("http://127.0.0.1:" + listener.getLocalPort() + "/",
+            "POST", List.of(), "{key}", 5_000, 1)) {
+      assertEquals(List.of("ALLOWED"), sendAll(target, 1));
+      assertEquals(List.of("ERROR connection closed before the answer"), sendAll(target, 2));
+      assertEquals(1, connections.size(), "not sent again: " + connections);
+    }
+  }
+
+  @Test
   void aFreshConnectionClosedUnderARequestIsAnError() throws Exception {
     List<Integer> connections = Collections.synchronizedList(new ArrayList<>());
     try (java.net.ServerSocket listener = closingServer(0, connections);
